@@ -1,0 +1,5 @@
+import sys
+
+from burnish.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``burnish`` command: a thin layer over the library."""

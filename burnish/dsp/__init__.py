@@ -1,0 +1,1 @@
+"""DSP processors. Each module registers its processors with :mod:`burnish.dsp.base`."""
