@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from burnish import __version__
 
 #: Subcommands in the order ``--help`` lists them; a module not written yet is skipped.
-COMMANDS = ("analyze", "process", "master", "revise", "deliver", "repair", "album", "ddp")
+COMMANDS = ("info", "analyze", "process", "master", "revise", "deliver", "repair", "album", "ddp")
 
 
 def build_parser() -> argparse.ArgumentParser:

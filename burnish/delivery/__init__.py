@@ -1,0 +1,1 @@
+"""Delivery: formats per destination, metadata, albums, CUE and DDP."""

@@ -1,0 +1,1 @@
+"""The web studio (not yet built)."""
