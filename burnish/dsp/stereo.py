@@ -1,0 +1,233 @@
+"""Stereo imager: width, mono bass and per-band width in mid/side.
+
+``M = (L + R) / 2``, ``S = (L - R) / 2``; the processor only ever touches ``S``, so the mid (and
+with it the mono fold-down ``L + R``) is left bit for bit untouched, and the result is
+``L' = M + S'``, ``R' = M - S'``.
+
+* ``mono_below_hz`` high-passes the side with a 4th-order Linkwitz-Riley filter (two cascaded
+  Butterworth 2nd-order sections): below the split L' = R' = M, so the bass is mono and
+  phase coherent with the rest.
+* ``band_crossover_hz`` / ``band_width`` split the side into bands with an LR4 crossover tree;
+  each lower band runs through the 2nd-order all-passes of the higher crossovers so the bands
+  sum to an all-passed copy of the side (flat magnitude).
+* ``width`` scales every band (effective width = ``width * band_width[b]``).
+
+Mono compatibility guarantee (widths above 1)
+---------------------------------------------
+``L * R = M**2 - S**2``, so the L/R correlation is negative exactly when the side carries more
+energy than the mid. Where a band's effective width exceeds 1 the imager follows the band's mid
+and side energies (one-pole mean squares, 50 ms) and limits that band's width to
+``max(1, sqrt(E_mid / E_side))``: widening never pushes a band's side energy above its mid energy,
+so an input with correlation >= 0 keeps correlation >= 0 (up to the follower's 50 ms lag on sudden
+changes). Narrowing (width <= 1) is never limited. A mono (1-channel) input passes unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+from scipy import signal
+
+from burnish.audio import AudioArray, check_audio
+from burnish.dsp.base import Processor, check_range, offline, register_processor
+from burnish.errors import ParameterError
+
+#: Time constant of the energy followers that limit widening (ms).
+FOLLOWER_MS = 50.0
+MAX_WIDTH = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ImagerParams:
+    """Stereo imager settings.
+
+    Attributes
+    ----------
+    width:
+        Side gain, 0-2: 0 = mono, 1 = unchanged, 2 = twice the side (limited, see module doc).
+    mono_below_hz:
+        0 = off; otherwise the side is removed below this frequency (LR4), 0-1000 Hz.
+    band_crossover_hz:
+        Increasing crossover frequencies (each above ``mono_below_hz``) splitting the side into
+        ``len(band_crossover_hz) + 1`` bands.
+    band_width:
+        One width (0-2) per band; empty when there are no crossovers.
+    """
+
+    width: float = 1.0
+    mono_below_hz: float = 0.0
+    band_crossover_hz: tuple[float, ...] = field(default=())
+    band_width: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        check_range("width", self.width, 0.0, MAX_WIDTH)
+        check_range("mono_below_hz", self.mono_below_hz, 0.0, 1000.0)
+        crossovers = tuple(self.band_crossover_hz)
+        widths = tuple(self.band_width)
+        for i, f in enumerate(crossovers):
+            check_range(f"band_crossover_hz[{i}]", f, 20.0, 24000.0)
+            if i and f <= crossovers[i - 1]:
+                raise ParameterError(
+                    f"band_crossover_hz[{i}]={f} must be above band_crossover_hz[{i - 1}]={crossovers[i - 1]}"
+                )
+        if crossovers and self.mono_below_hz > 0 and crossovers[0] <= self.mono_below_hz:
+            raise ParameterError(
+                f"band_crossover_hz[0]={crossovers[0]} must be above mono_below_hz={self.mono_below_hz}"
+            )
+        expected = len(crossovers) + 1 if crossovers else 0
+        if len(widths) != expected:
+            raise ParameterError(
+                f"band_width has {len(widths)} values; it needs {expected}"
+                " (one per band: len(band_crossover_hz) + 1, or none without crossovers)"
+            )
+        for i, w in enumerate(widths):
+            check_range(f"band_width[{i}]", w, 0.0, MAX_WIDTH)
+        object.__setattr__(self, "band_crossover_hz", tuple(float(f) for f in crossovers))
+        object.__setattr__(self, "band_width", tuple(float(w) for w in widths))
+
+
+# --------------------------------------------------------------------------------------------
+# design
+
+
+def design_lr4_sos(crossover_hz: float, *, sample_rate: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Linkwitz-Riley 4th-order (low-pass, high-pass) SOS pair: squared 2nd-order Butterworths."""
+    nyquist = sample_rate / 2
+    if not 0 < crossover_hz < nyquist:
+        raise ParameterError(f"crossover_hz={crossover_hz} must be in (0, {nyquist:g})")
+    low = signal.butter(2, crossover_hz, "lowpass", fs=sample_rate, output="sos")
+    high = signal.butter(2, crossover_hz, "highpass", fs=sample_rate, output="sos")
+    return np.vstack([low, low]), np.vstack([high, high])
+
+
+def design_allpass_sos(crossover_hz: float, *, sample_rate: int) -> npt.NDArray[np.float64]:
+    """2nd-order all-pass equal to the LR4 low + high sum at ``crossover_hz`` (one SOS row)."""
+    sos = signal.butter(2, crossover_hz, "lowpass", fs=sample_rate, output="sos")
+    a = sos[0, 3:]
+    return np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]])
+
+
+@dataclass(frozen=True, slots=True)
+class ImagerDesign:
+    """Per-band filters (one SOS cascade per band) and widths."""
+
+    band_sos: tuple[npt.NDArray[np.float64], ...]
+    band_width: tuple[float, ...]
+
+
+def design_imager(params: ImagerParams, *, sample_rate: int) -> ImagerDesign | None:
+    """The side band split and widths; ``None`` when the imager is an exact identity (width 1)."""
+    crossovers = list(params.band_crossover_hz)
+    widths = [params.width * w for w in params.band_width] if crossovers else [params.width]
+    if params.mono_below_hz > 0:
+        crossovers = [params.mono_below_hz, *crossovers]
+        widths = [0.0, *widths]
+    for i, f in enumerate(crossovers):
+        if f >= sample_rate / 2:
+            raise ParameterError(f"crossover {f} Hz (band {i}) must be below {sample_rate / 2:g} Hz")
+    if not crossovers and widths[0] == 1.0:
+        return None
+    lr = [design_lr4_sos(f, sample_rate=sample_rate) for f in crossovers]
+    ap = [design_allpass_sos(f, sample_rate=sample_rate) for f in crossovers]
+    bands: list[npt.NDArray[np.float64]] = []
+    prefix: list[npt.NDArray[np.float64]] = []  # high-passes applied to reach this branch
+    for k in range(len(crossovers)):
+        later_ap = ap[k + 1 :]
+        bands.append(np.vstack([*prefix, lr[k][0], *later_ap]))
+        prefix = [*prefix, lr[k][1]]
+    bands.append(np.vstack(prefix) if prefix else np.array([[1.0, 0, 0, 1.0, 0, 0]]))
+    return ImagerDesign(band_sos=tuple(bands), band_width=tuple(widths))
+
+
+# --------------------------------------------------------------------------------------------
+# kernel
+
+
+@njit(cache=True)
+def _limited_width_kernel(
+    mid_band: npt.NDArray[np.float64],
+    side_band: npt.NDArray[np.float64],
+    width: float,
+    coef: float,
+    energy: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Scale ``side_band`` by ``min(width, max(1, sqrt(E_mid / E_side)))`` per sample."""
+    n = side_band.shape[0]
+    out = np.empty(n)
+    em = energy[0]
+    es = energy[1]
+    for i in range(n):
+        m = mid_band[i]
+        s = side_band[i]
+        em = coef * em + (1.0 - coef) * m * m
+        es = coef * es + (1.0 - coef) * s * s
+        g = width
+        if es * width * width > em:
+            g = np.sqrt(em / es) if es > 0.0 else width
+            if g < 1.0:
+                g = 1.0
+        out[i] = g * s
+    energy[0] = em
+    energy[1] = es
+    return out
+
+
+@register_processor
+class StereoImager(Processor):
+    """Mid/side width, mono bass and per-band width; see the module doc for the guarantee."""
+
+    kind: ClassVar[str] = "imager"
+    params_type: ClassVar[type] = ImagerParams
+    params: ImagerParams
+
+    def __init__(self, params: ImagerParams | None = None, *, sample_rate: int, num_channels: int) -> None:
+        super().__init__(params if params is not None else ImagerParams(), sample_rate=sample_rate, num_channels=num_channels)
+        self._design = design_imager(self.params, sample_rate=self.sample_rate)
+        self._coef = float(np.exp(-1.0 / (FOLLOWER_MS * 1e-3 * self.sample_rate)))
+        self.reset()
+
+    def reset(self) -> None:
+        d = self._design
+        if d is None:
+            return
+        self._zi_side = [np.zeros((sos.shape[0], 2)) for sos in d.band_sos]
+        self._zi_mid = [np.zeros((sos.shape[0], 2)) for sos in d.band_sos]
+        self._energy = [np.zeros(2) for _ in d.band_sos]
+
+    def process(self, block: AudioArray) -> AudioArray:
+        x = check_audio(block, num_channels=self.num_channels, name="block")
+        d = self._design
+        if d is None or self.num_channels == 1 or x.shape[1] == 0:
+            return x.copy()
+        x64 = x.astype(np.float64)
+        mid = 0.5 * (x64[0] + x64[1])
+        side = 0.5 * (x64[0] - x64[1])
+        new_side = np.zeros_like(side)
+        for b, sos in enumerate(d.band_sos):
+            w = d.band_width[b]
+            if len(d.band_sos) == 1:
+                band = side
+            else:
+                band, self._zi_side[b] = signal.sosfilt(sos, side, zi=self._zi_side[b])
+            if w > 1.0:
+                if len(d.band_sos) == 1:
+                    mid_band = mid
+                else:
+                    mid_band, self._zi_mid[b] = signal.sosfilt(sos, mid, zi=self._zi_mid[b])
+                new_side += _limited_width_kernel(mid_band, band, w, self._coef, self._energy[b])
+            elif w > 0.0:
+                new_side += w * band
+        out = np.stack([mid + new_side, mid - new_side])
+        return out.astype(x.dtype, copy=False)
+
+
+apply_imager = offline(StereoImager)
+
+
+def warmup() -> None:
+    """Compile the kernel (numba caches it on disk)."""
+    StereoImager(ImagerParams(width=1.5), sample_rate=44100, num_channels=2).process(np.zeros((2, 8)))
