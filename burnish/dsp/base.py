@@ -73,6 +73,7 @@ _REGISTRY: dict[str, type[Processor]] = {}
 PROCESSOR_MODULES = (
     "burnish.dsp.gain",
     "burnish.dsp.eq",
+    "burnish.dsp.match_eq",
     "burnish.dsp.dynamics",
     "burnish.dsp.multiband",
     "burnish.dsp.stereo",

@@ -1,0 +1,316 @@
+"""Rendering a decided master, file to file, in bounded memory, to the loudness asked.
+
+Two stages. Stage A (everything before the limiter, and rate conversion) is rendered once to a
+64-bit float work file while it is measured. Stage B (loudness gain, true-peak limiter, dither)
+is then run over the work file: a few measuring passes find the gain that lands the integrated
+loudness on the target (the limiter is not linear, so the gain is found by iteration), and a
+final pass writes the master. A cap on the limiter's peak reduction keeps the assistant from
+crushing music to reach a number; the shortfall is then reported instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from burnish.assistant.decide import Plan
+from burnish.io.files import AudioReader, AudioWriter
+
+Array = npt.NDArray[np.float64]
+BLOCK = 65536
+TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
+
+
+def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"format": "burnish-chain", "version": 1, "processors": processors}
+
+
+def full_chain(plan: Plan, *, input_sample_rate: int, limiter_gain_db: float,
+               limiter_ceiling_dbtp: float) -> dict[str, Any]:
+    """The whole master as one chain document (what ``burnish process`` re-applies)."""
+    return chain_document(stage_a(plan, input_sample_rate) + stage_b(plan, limiter_gain_db,
+                                                                     limiter_ceiling_dbtp))
+
+
+def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
+    procs = list(plan.pre_limiter)
+    if plan.output_sample_rate != input_sample_rate:
+        procs.append({"type": "resample", "params": {"target_sample_rate": plan.output_sample_rate}})
+    return procs
+
+
+def stage_b(plan: Plan, gain_db: float, ceiling_dbtp: float) -> list[dict[str, Any]]:
+    limiter = dict(plan.limiter_params)
+    limiter["input_gain_db"] = round(float(gain_db), 4)
+    limiter["ceiling_dbtp"] = round(float(ceiling_dbtp), 4)
+    procs: list[dict[str, Any]] = [{"type": "limiter", "params": limiter}]
+    if plan.bit_depth == 16:
+        procs.append({"type": "dither", "params": {"bit_depth": 16, "shape": "tpdf", "seed": 0}})
+    return procs
+
+
+@dataclass
+class StageResult:
+    integrated_lufs: float
+    true_peak_dbtp: float
+    num_frames: int
+    sample_rate: int
+    loudness: Any = None  # LoudnessResult
+    gain_reduction_db: dict[str, Array] = field(default_factory=dict)
+
+
+def run_chain(
+    chain: Any,
+    blocks: Iterable[npt.NDArray[np.floating]],
+    *,
+    num_frames_in: int,
+    num_frames_out: int,
+    on_block: Callable[[Any], None] | None = None,
+) -> Iterator[Array]:
+    """Stream ``blocks`` through ``chain`` and yield its output aligned to the input.
+
+    The chain's latency is dropped from the start and the tail flushed with zeros, so exactly
+    ``num_frames_out`` frames come out. ``on_block(chain)`` runs after every process call.
+    """
+    skip = int(chain.latency_samples)
+    emitted = 0
+    channels = None
+    ratio = num_frames_out / max(num_frames_in, 1)
+
+    def emit(out: Array) -> Iterator[Array]:
+        nonlocal skip, emitted
+        if skip:
+            drop = min(skip, out.shape[1])
+            out = out[:, drop:]
+            skip -= drop
+        room = num_frames_out - emitted
+        if out.shape[1] > room:
+            out = out[:, :room]
+        if out.shape[1]:
+            emitted += out.shape[1]
+            yield out
+
+    for block in blocks:
+        channels = block.shape[0]
+        out = chain.process(block)
+        if on_block is not None:
+            on_block(chain)
+        yield from emit(out)
+    if channels is None:
+        return
+    pad = max(4096, int(math.ceil(BLOCK / max(ratio, 1e-9))))
+    guard = 0
+    while emitted < num_frames_out:
+        out = chain.process(np.zeros((channels, min(pad, BLOCK)), dtype=np.float64))
+        if on_block is not None:
+            on_block(chain)
+        yield from emit(out)
+        guard += 1
+        if guard > 10_000:  # a chain that never emits is a bug, not an endless loop
+            raise RuntimeError("chain produced no output while flushing")
+
+
+class _TraceCollector:
+    """Collects per-sample gain reduction from processors that expose it, decimated."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.hop = max(1, int(round(TRACE_HOP_S * sample_rate)))
+        self.buffers: dict[str, list[float]] = {}
+        self._carry: dict[str, Array] = {}
+
+    def __call__(self, chain: Any) -> None:
+        for i, proc in enumerate(chain):
+            fn = getattr(proc, "gain_reduction_db", None)
+            if not callable(fn):
+                continue
+            gr = np.asarray(fn(), dtype=np.float64)
+            if gr.ndim == 2:
+                gr = gr.max(axis=0)
+            key = f"{i}:{proc.kind}"
+            data = np.concatenate([self._carry.get(key, np.zeros(0)), gr])
+            whole = (data.size // self.hop) * self.hop
+            if whole:
+                self.buffers.setdefault(key, []).extend(
+                    data[:whole].reshape(-1, self.hop).max(axis=1).tolist())
+            self._carry[key] = data[whole:]
+
+    def result(self) -> dict[str, Array]:
+        return {k: np.asarray(v) for k, v in self.buffers.items()}
+
+
+def render_stage(
+    in_path: str | os.PathLike[str],
+    processors: list[dict[str, Any]],
+    *,
+    out_path: str | os.PathLike[str] | None,
+    bit_depth: int = 64,
+    measure: bool = True,
+    keep_series: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> StageResult:
+    """Run a chain over a file; write it (atomically) when ``out_path`` is given; measure it."""
+    from burnish.analysis.loudness import LoudnessMeter
+    from burnish.chain import Chain
+
+    with AudioReader(in_path) as reader:
+        info = reader.info
+        chain = Chain.from_dict(chain_document(processors), sample_rate=info.sample_rate,
+                                num_channels=info.num_channels)
+        out_rate = int(chain.output_sample_rate)
+        n_out = _output_frames(info.num_frames, info.sample_rate, out_rate)
+        meter = LoudnessMeter(sample_rate=out_rate, num_channels=info.num_channels) if measure else None
+        traces = _TraceCollector(out_rate)
+        writer = (AudioWriter(out_path, sample_rate=out_rate, num_channels=info.num_channels,
+                              bit_depth=bit_depth) if out_path is not None else None)
+        try:
+            done = 0
+            for block in run_chain(chain, reader.blocks(BLOCK), num_frames_in=info.num_frames,
+                                   num_frames_out=n_out, on_block=traces):
+                if meter is not None:
+                    meter.update(block)
+                if writer is not None:
+                    writer.write(block)
+                done += block.shape[1]
+                if progress is not None:
+                    progress(done / n_out)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is not None:
+            writer.close()
+    result = meter.result() if meter is not None else None
+    return StageResult(
+        integrated_lufs=float(result.integrated_lufs) if result else math.nan,
+        true_peak_dbtp=float(result.true_peak_dbtp) if result else math.nan,
+        num_frames=n_out,
+        sample_rate=out_rate,
+        loudness=result,
+        gain_reduction_db=traces.result(),
+    )
+
+
+def _output_frames(n_in: int, rate_in: int, rate_out: int) -> int:
+    if rate_in == rate_out:
+        return n_in
+    return int(math.ceil(n_in * rate_out / rate_in))
+
+
+@dataclass
+class RenderResult:
+    output_path: str
+    chain: dict[str, Any]
+    limiter_gain_db: float
+    limiter_ceiling_dbtp: float
+    reachable: bool
+    achieved_lufs: float
+    shortfall_lu: float
+    pre_limiter_lufs: float
+    pre_limiter_true_peak_dbtp: float
+    limiting_db: float  # how far the gained pre-limiter peaks went over the ceiling
+    output: StageResult
+    pre: StageResult
+    passes: int
+
+
+def render_master(
+    mix_path: str | os.PathLike[str],
+    plan: Plan,
+    out_path: str | os.PathLike[str],
+    *,
+    work_dir: str | os.PathLike[str],
+    progress: Callable[[str, float], None] | None = None,
+) -> RenderResult:
+    """Render ``plan`` for ``mix_path`` into ``out_path`` at the plan's loudness."""
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    pre_path = work / "stage_a.wav"
+    with AudioReader(mix_path) as reader:
+        rate_in = reader.info.sample_rate
+
+    def step(name: str) -> Callable[[float], None] | None:
+        if progress is None:
+            return None
+        return lambda frac: progress(name, frac)
+
+    pre = render_stage(mix_path, stage_a(plan, rate_in), out_path=pre_path, bit_depth=64,
+                       progress=step("processing"))
+    target = plan.target_lufs
+    ceiling = plan.ceiling_dbtp
+    if not math.isfinite(pre.integrated_lufs):
+        gain = 0.0
+    else:
+        gain = target - pre.integrated_lufs
+    cap = math.inf
+    if plan.max_limiting_db is not None and math.isfinite(pre.true_peak_dbtp):
+        cap = ceiling - pre.true_peak_dbtp + plan.max_limiting_db
+    capped = gain > cap
+    gain = min(gain, cap)
+
+    # Find the gain that lands the loudness: secant steps on measuring passes (no writing).
+    passes = 0
+    prev: tuple[float, float] | None = None
+    measured = math.nan
+    for _ in range(5):
+        res = render_stage(pre_path, stage_b(plan, gain, ceiling), out_path=None,
+                           progress=step("loudness"))
+        passes += 1
+        measured = res.integrated_lufs
+        err = target - measured
+        if not math.isfinite(err) or abs(err) <= 0.03:
+            break
+        if capped and err > 0:
+            break
+        slope = 1.0
+        if prev is not None and abs(gain - prev[0]) > 1e-6:
+            slope = (measured - prev[1]) / (gain - prev[0])
+            slope = float(np.clip(slope, 0.2, 1.5))
+        prev = (gain, measured)
+        new_gain = gain + err / slope
+        if new_gain > cap:
+            new_gain, capped = cap, True
+        if abs(new_gain - gain) < 1e-4:
+            break
+        gain = new_gain
+
+    # The final pass writes the master; if the output's true peak (after dither) is over the
+    # ceiling, lower the limiter's ceiling by the excess and write again.
+    limiter_ceiling = ceiling
+    for _ in range(3):
+        out = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling), out_path=out_path,
+                           bit_depth=plan.bit_depth, progress=step("writing"))
+        passes += 1
+        if out.true_peak_dbtp <= ceiling + 1e-9:
+            break
+        limiter_ceiling -= out.true_peak_dbtp - ceiling + 0.02
+    try:
+        os.unlink(pre_path)
+    except OSError:
+        pass
+    achieved = out.integrated_lufs
+    shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
+    reachable = not capped or shortfall <= 0.2
+    limiting = (pre.true_peak_dbtp + gain - ceiling) if math.isfinite(pre.true_peak_dbtp) else 0.0
+    return RenderResult(
+        output_path=os.fspath(out_path),
+        chain=full_chain(plan, input_sample_rate=rate_in, limiter_gain_db=gain,
+                         limiter_ceiling_dbtp=limiter_ceiling),
+        limiter_gain_db=gain,
+        limiter_ceiling_dbtp=limiter_ceiling,
+        reachable=reachable,
+        achieved_lufs=achieved,
+        shortfall_lu=shortfall,
+        pre_limiter_lufs=pre.integrated_lufs,
+        pre_limiter_true_peak_dbtp=pre.true_peak_dbtp,
+        limiting_db=max(0.0, limiting),
+        output=out,
+        pre=pre,
+        passes=passes,
+    )
