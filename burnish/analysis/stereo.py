@@ -159,8 +159,8 @@ class StereoAccumulator:
         w = self._window
         full = (buf.shape[1] // w) * w
         if full:
-            seg = buf[:, :full].reshape(2, -1, w)
-            left, right = seg[0], seg[1]
+            left = buf[0, :full].reshape(-1, w)  # contiguous rows: views, no copies
+            right = buf[1, :full].reshape(-1, w)
             rows = np.stack(
                 [
                     np.einsum("ij,ij->i", left, left),
