@@ -74,9 +74,13 @@ def test_solo_outputs_only_the_soloed_band() -> None:
         p = MultibandParams(bands=bands, solo=flags)
         return process_offline(MultibandCompressor(p, sample_rate=sr, num_channels=2), x)
 
-    # 3 kHz lies in band 2 (1-6 kHz); LR4 magnitudes there: |HP4(1k)| |LP4(6k)| =
-    # (3^4 / (1 + 3^4)) * (1 / (1 + 0.5^4)) -> -0.58 dB
-    expected_db = 20 * np.log10((81 / 82) * (1 / 1.0625))
+    # 3 kHz lies in band 2 (1-6 kHz). LR4 magnitudes with the bilinear frequency warping
+    # w = tan(pi f / fs): |LP4| = 1 / (1 + (w/wc)^4), |HP4| = (w/wc)^4 / (1 + (w/wc)^4)
+    w = np.tan(np.pi * 3000.0 / sr)
+    ratio = [(w / np.tan(np.pi * fc / sr)) ** 4 for fc in (120.0, 1000.0, 6000.0)]
+    expected_db = 20 * np.log10(
+        ratio[0] / (1 + ratio[0]) * ratio[1] / (1 + ratio[1]) / (1 + ratio[2])
+    )
     gain_db = signals.rms_db(solo(2)[:, tail]) - signals.rms_db(x[:, tail])
     assert gain_db == pytest.approx(expected_db, abs=0.02), "soloed band within +-0.02 dB"
     assert signals.rms_db(solo(0)[:, tail]) < signals.rms_db(x[:, tail]) - 60.0
