@@ -1,0 +1,244 @@
+"""Streaming polyphase oversampling by 2, 4 or 8 (a cascade of linear-phase half-band stages).
+
+Design
+------
+Each factor of two is one half-band stage: a Kaiser-windowed sinc whose cutoff sits at the
+Nyquist frequency of the lower rate (centre tap 1/2, every other tap exactly zero). The first
+stage (next to the base rate) carries the steep transition; later stages only remove images far
+away, so they are short. The first stage's transition is symmetric around the base-rate Nyquist
+frequency (half-band):
+
+* ``quality="high"``: passes up to 0.4535 fs (20 kHz at 44.1 kHz), stops from 0.5465 fs with
+  >= 120 dB attenuation (anti-aliasing for non-linear processing);
+* ``quality="standard"``: passes up to 0.43 fs, stops from 0.57 fs with >= 90 dB (peak
+  detection).
+
+Latency
+-------
+Stage ``s`` (running at ``2**s * sample_rate``) has ``2*M_s + 1`` taps with ``M_s`` a multiple
+of ``2**s``, so its group delay of ``M_s`` high-rate samples is a whole number of base-rate
+samples in each direction. :attr:`Oversampler.upsample_latency_samples` is the delay of
+:meth:`Oversampler.upsample` (high-rate output sample ``m`` stands for base-rate time
+``m / factor - upsample_latency_samples``); :attr:`Oversampler.latency_samples` is the round trip
+(``upsample`` then ``downsample``) in base-rate samples.
+
+Streaming: every output sample is the same dot product in the same order whatever the block
+size, so streaming equals one call on the whole signal, bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import scipy.signal
+
+from burnish.dsp.base import check_choice
+from burnish.errors import ParameterError
+
+Float64Array = npt.NDArray[np.float64]
+Quality = Literal["standard", "high"]
+
+#: Pass-band edge of the first stage (fraction of the base rate) and stop-band attenuation (dB).
+QUALITY_SPECS: dict[str, tuple[float, float]] = {
+    "standard": (0.43, 90.0),
+    "high": (0.4535, 120.0),
+}
+FACTORS = (2, 4, 8)
+
+
+@dataclass(frozen=True, slots=True)
+class HalfbandStage:
+    """One factor-of-two stage: the full filter and its sparse polyphase form.
+
+    ``taps`` has ``2 * half_length + 1`` coefficients (DC gain 1, symmetric). ``folded[t]`` is
+    ``taps[2t + 1]`` for the first half of the odd taps (the others mirror them). Up-sampling:
+    even outputs are the input delayed by ``center_offset`` (``half_length // 2`` samples), odd
+    outputs ``sum(2 * taps[2t+1] * x[n - t])``. Down-sampling: ``y[n] = sum(taps[j] * u[2n - j])``.
+    """
+
+    taps: Float64Array
+    half_length: int
+    center_offset: int
+    folded: Float64Array
+
+
+def design_halfband(half_length: int, *, kaiser_beta: float) -> Float64Array:
+    """Kaiser-windowed half-band low-pass with ``2 * half_length + 1`` taps (DC gain exactly 1).
+
+    Taps at even non-zero offsets from the centre are exactly zero, the centre tap is 1/2 and the
+    odd taps are normalised to sum to 1/2, so the half-band identity holds to rounding.
+    """
+    if half_length < 1:
+        raise ParameterError(f"half_length={half_length} must be in [1, inf)")
+    n = np.arange(-half_length, half_length + 1)
+    window = np.kaiser(2 * half_length + 1, kaiser_beta)
+    taps = np.zeros(2 * half_length + 1)
+    odd = (n % 2) != 0
+    taps[odd] = np.sin(np.pi * n[odd] / 2.0) / (np.pi * n[odd]) * window[odd]
+    taps[odd] *= 0.5 / taps[odd].sum()
+    taps[half_length] = 0.5
+    return taps
+
+
+def design_stages(factor: int, *, quality: Quality = "standard") -> tuple[HalfbandStage, ...]:
+    """The half-band cascade for ``factor`` (2, 4 or 8) at ``quality`` (pure design function)."""
+    check_choice("factor", str(factor), [str(f) for f in FACTORS])
+    check_choice("quality", quality, QUALITY_SPECS)
+    pass_edge, atten_db = QUALITY_SPECS[quality]
+    design_db = atten_db + 8.0  # kaiserord under-estimates the length a little
+    beta = float(scipy.signal.kaiser_beta(design_db))
+    stages = []
+    # content the stages have to keep, as a fraction of the base rate (pass band + transition)
+    keep = 1.0 - pass_edge
+    for s in range(1, int(np.log2(factor)) + 1):
+        stage_rate = 2.0**s  # in units of the base rate
+        if s == 1:
+            width = 1.0 - 2.0 * pass_edge  # transition / stage Nyquist (= base rate)
+        else:
+            # images of the kept band start at stage_rate / 2 - keep
+            width = (stage_rate / 2.0 - 2.0 * keep) / (stage_rate / 2.0)
+        numtaps, _ = scipy.signal.kaiserord(design_db, width)
+        half = int(np.ceil((numtaps - 1) / 2.0))
+        step = 2**s
+        half = max(step, int(np.ceil(half / step)) * step)
+        taps = design_halfband(half, kaiser_beta=beta)
+        folded = np.ascontiguousarray(taps[1 : half : 2])  # odd taps left of the centre
+        stages.append(
+            HalfbandStage(taps=taps, half_length=half, center_offset=half // 2, folded=folded)
+        )
+    return tuple(stages)
+
+
+@numba.njit(cache=True, fastmath=True)
+def _up2_kernel(
+    buf: Float64Array, history: int, center: int, folded: Float64Array, out: Float64Array
+) -> None:
+    """Odd outputs ``sum_t c[t] * (x[n-t] + x[n-(M-1-t)])`` (symmetric taps folded)."""
+    num_channels = buf.shape[0]
+    n = buf.shape[1] - history
+    num_pairs = folded.shape[0]
+    last = 2 * num_pairs - 1
+    acc = np.empty(n)
+    for c in range(num_channels):
+        row = buf[c]
+        for i in range(n):
+            out[c, 2 * i] = row[history + i - center]
+            acc[i] = 0.0
+        # tap-outer loop: the inner loop over samples is contiguous and vectorises; every output
+        # still sums its taps in the same order, whatever the block size
+        for t in range(num_pairs):
+            coef = folded[t]
+            a = history - t
+            b = history - last + t
+            for i in range(n):
+                acc[i] += coef * (row[a + i] + row[b + i])
+        for i in range(n):
+            out[c, 2 * i + 1] = acc[i]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _down2_kernel(
+    buf: Float64Array, history: int, half: int, folded: Float64Array, out: Float64Array
+) -> None:
+    """``y[n] = u[2n-M] / 2 + sum_t c[t] * (u[2n-1-2t] + u[2n-2M+1+2t])``."""
+    num_channels = buf.shape[0]
+    n = out.shape[1]
+    num_pairs = folded.shape[0]
+    acc = np.empty(n)
+    for c in range(num_channels):
+        row = buf[c]
+        for i in range(n):
+            acc[i] = 0.0
+        for t in range(num_pairs):
+            coef = folded[t]
+            a = history - 1 - 2 * t
+            b = history - 2 * half + 1 + 2 * t
+            for i in range(n):
+                acc[i] += coef * (row[a + 2 * i] + row[b + 2 * i])
+        for i in range(n):
+            out[c, i] = acc[i] + 0.5 * row[history + 2 * i - half]
+
+
+class Oversampler:
+    """Streaming up/down-sampler by ``factor`` (2, 4, 8) for ``num_channels`` channels.
+
+    ``upsample`` and ``downsample`` keep separate state; ``downsample`` takes blocks whose length
+    is a multiple of ``factor``. Blocks are ``(channels, samples)``; computation is float64 and
+    the output has the input's dtype.
+    """
+
+    def __init__(self, factor: int, num_channels: int, *, quality: Quality = "standard") -> None:
+        if num_channels < 1:
+            raise ParameterError(f"num_channels={num_channels} must be in [1, inf)")
+        self.factor = int(factor)
+        self.num_channels = int(num_channels)
+        self.quality = quality
+        self.stages = design_stages(self.factor, quality=quality)
+        self._up_hist: list[Float64Array] = []
+        self._down_hist: list[Float64Array] = []
+        self.reset()
+
+    @property
+    def upsample_latency_samples(self) -> int:
+        """Delay of :meth:`upsample` in base-rate samples."""
+        return sum(st.half_length // 2**s for s, st in enumerate(self.stages, start=1))
+
+    @property
+    def latency_samples(self) -> int:
+        """Delay of the round trip ``downsample(upsample(x))`` in base-rate samples."""
+        return 2 * self.upsample_latency_samples
+
+    def reset(self) -> None:
+        """Forget all state (as if preceded by silence)."""
+        self._up_hist = [np.zeros((self.num_channels, st.half_length)) for st in self.stages]
+        self._down_hist = [np.zeros((self.num_channels, 2 * st.half_length)) for st in self.stages]
+
+    def _check(self, block: npt.ArrayLike) -> npt.NDArray[np.floating]:
+        x = np.asarray(block)
+        if x.ndim != 2 or x.shape[0] != self.num_channels:
+            raise ParameterError(
+                f"block must be shaped ({self.num_channels}, samples); got shape {x.shape}"
+            )
+        return x
+
+    def upsample(self, block: npt.ArrayLike) -> npt.NDArray[np.floating]:
+        """``(channels, n)`` at the base rate -> ``(channels, n * factor)`` at the high rate."""
+        x = self._check(block)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        y = np.ascontiguousarray(x, dtype=np.float64)
+        for s, st in enumerate(self.stages):
+            buf = np.concatenate([self._up_hist[s], y], axis=1)
+            out = np.empty((y.shape[0], 2 * y.shape[1]))
+            _up2_kernel(buf, st.half_length, st.center_offset, 2.0 * st.folded, out)
+            self._up_hist[s] = buf[:, buf.shape[1] - st.half_length :].copy()
+            y = out
+        return y.astype(dtype, copy=False)
+
+    def downsample(self, block: npt.ArrayLike) -> npt.NDArray[np.floating]:
+        """``(channels, n * factor)`` at the high rate -> ``(channels, n)`` at the base rate."""
+        x = self._check(block)
+        if x.shape[1] % self.factor:
+            raise ParameterError(
+                f"downsample block length={x.shape[1]} must be a multiple of factor={self.factor}"
+            )
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        y = np.ascontiguousarray(x, dtype=np.float64)
+        for s in range(len(self.stages) - 1, -1, -1):
+            st = self.stages[s]
+            hist = 2 * st.half_length
+            buf = np.concatenate([self._down_hist[s], y], axis=1)
+            out = np.empty((y.shape[0], y.shape[1] // 2))
+            _down2_kernel(buf, hist, st.half_length, st.folded, out)
+            self._down_hist[s] = buf[:, buf.shape[1] - hist :].copy()
+            y = out
+        return y.astype(dtype, copy=False)
+
+
+def warmup() -> None:
+    """Compile the kernels (numba caches them on disk)."""
+    os_ = Oversampler(2, 1)
+    os_.downsample(os_.upsample(np.zeros((1, 8))))
