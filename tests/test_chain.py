@@ -15,7 +15,7 @@ from burnish.chain import Chain, load_chain_data, process_file
 from burnish.dsp.base import Processor
 from burnish.dsp.dither import Dither, DitherParams
 from burnish.dsp.resample import ResampleParams, Resampler, resampled_length
-from burnish.dsp.stereo import ImagerParams, StereoImager
+from burnish.dsp.stereo import StereoImager
 from burnish.errors import AudioFileError, ChainError, ParameterError
 from burnish.io.files import read_audio, write_audio
 from tests import signals
