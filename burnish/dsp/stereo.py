@@ -17,9 +17,9 @@ Mono compatibility guarantee (widths above 1)
 ``L * R = M**2 - S**2``, so the L/R correlation is negative exactly when the side carries more
 energy than the mid. Where a band's effective width exceeds 1 the imager follows the band's mid
 and side energies (one-pole mean squares, 50 ms) and limits that band's width to
-``max(1, sqrt(E_mid / E_side))``: widening never pushes a band's side energy above its mid energy,
-so an input with correlation >= 0 keeps correlation >= 0 (up to the follower's 50 ms lag on sudden
-changes). Narrowing (width <= 1) is never limited. A mono (1-channel) input passes unchanged.
+``max(1, sqrt(0.8 E_mid / E_side))``: widening never pushes a band's side energy above 0.8 times
+its mid energy (the margin covers the followers' lag), so an input with correlation >= 0 keeps
+correlation >= 0, tested over the whole signal and in 100 ms windows. Narrowing (width <= 1) is never limited. A mono (1-channel) input passes unchanged.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from burnish.errors import ParameterError
 
 #: Time constant of the energy followers that limit widening (ms).
 FOLLOWER_MS = 50.0
+#: Largest side/mid energy ratio widening may create: 0.8 leaves a margin for the followers'
+#: lag (steady-state correlation >= (1 - 0.8) / (1 + 0.8) = 0.11).
+MAX_SIDE_TO_MID = 0.8
 MAX_WIDTH = 2.0
 
 
@@ -153,9 +156,10 @@ def _limited_width_kernel(
     side_band: npt.NDArray[np.float64],
     width: float,
     coef: float,
+    max_ratio: float,
     energy: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """Scale ``side_band`` by ``min(width, max(1, sqrt(E_mid / E_side)))`` per sample."""
+    """Scale ``side_band`` by ``min(width, max(1, sqrt(max_ratio E_mid / E_side)))`` per sample."""
     n = side_band.shape[0]
     out = np.empty(n)
     em = energy[0]
@@ -166,8 +170,8 @@ def _limited_width_kernel(
         em = coef * em + (1.0 - coef) * m * m
         es = coef * es + (1.0 - coef) * s * s
         g = width
-        if es * width * width > em:
-            g = np.sqrt(em / es) if es > 0.0 else width
+        if es * width * width > max_ratio * em:
+            g = np.sqrt(max_ratio * em / es) if es > 0.0 else width
             if g < 1.0:
                 g = 1.0
         out[i] = g * s
@@ -218,7 +222,7 @@ class StereoImager(Processor):
                     mid_band = mid
                 else:
                     mid_band, self._zi_mid[b] = signal.sosfilt(sos, mid, zi=self._zi_mid[b])
-                new_side += _limited_width_kernel(mid_band, band, w, self._coef, self._energy[b])
+                new_side += _limited_width_kernel(mid_band, band, w, self._coef, MAX_SIDE_TO_MID, self._energy[b])
             elif w > 0.0:
                 new_side += w * band
         out = np.stack([mid + new_side, mid - new_side])
