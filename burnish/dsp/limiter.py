@@ -311,7 +311,7 @@ class TruePeakLimiter(Processor):
         for start in range(0, n, _CHUNK_SAMPLES):
             stop = min(n, start + _CHUNK_SAMPLES)
             xs = x[:, start:stop].astype(np.float64) * d.input_gain
-            hi = self._oversampler.upsample(xs)
+            hi = np.asarray(self._oversampler.upsample(xs), dtype=np.float64)
             g = np.empty((self._num_gain, stop - start))
             _gain_kernel(
                 hi, self.params.oversample, self._num_gain == 1, d.ceiling_gain,
