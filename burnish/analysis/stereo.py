@@ -53,12 +53,13 @@ def k_weighting_power_response(freqs_hz: FloatArray, sample_rate: int) -> FloatA
     The filter is :func:`burnish.analysis.loudness.design_k_weighting_sos`, the same one the
     loudness meter applies.
     """
-    from scipy.signal import sosfreqz
-
     from burnish.analysis.loudness import design_k_weighting_sos
 
     sos = design_k_weighting_sos(sample_rate=sample_rate)
-    _, h = sosfreqz(sos, worN=np.asarray(freqs_hz, dtype=np.float64), fs=sample_rate)
+    z = np.exp(-2j * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)  # z^-1
+    h = np.ones_like(z)
+    for b0, b1, b2, a0, a1, a2 in sos:
+        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
     return np.asarray(np.abs(h) ** 2, dtype=np.float64)
 
 
