@@ -173,24 +173,37 @@ def crossover_band_responses(
 
 @njit(cache=True)
 def _sos_filter(
-    sos: npt.NDArray[np.float64], x: npt.NDArray[np.float64], state: npt.NDArray[np.float64]
+    sos: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    state: npt.NDArray[np.float64],
+    start_index: int,
 ) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
-    """Cascade of biquads (transposed direct form II), state (channels, sections, 2) in place."""
+    """Cascade of biquads (transposed direct form II), state (channels, sections, 2) in place.
+
+    Every 64th sample *of the stream* (``start_index`` counts the samples already filtered) the
+    negligible states are flushed to zero, so long silences cannot leave the filters in
+    denormals (slow) or in a limit cycle; tied to the absolute sample index, the flush does not
+    depend on the block size.
+    """
     num_ch, n = x.shape
-    out = np.empty_like(x)
-    num_sec = sos.shape[0]
-    for c in range(num_ch):
-        for i in range(n):
-            v = x[c, i]
-            for s in range(num_sec):
-                y = sos[s, 0] * v + state[c, s, 0]
-                s1 = sos[s, 1] * v - sos[s, 4] * y + state[c, s, 1]
-                s2 = sos[s, 2] * v - sos[s, 5] * y
-                # flush negligible states: no denormals (or limit cycles) after the music stops
-                state[c, s, 0] = s1 if abs(s1) > _STATE_FLUSH else 0.0
-                state[c, s, 1] = s2 if abs(s2) > _STATE_FLUSH else 0.0
-                v = y
-            out[c, i] = v
+    out = x.copy()
+    for s in range(sos.shape[0]):
+        b0, b1, b2 = sos[s, 0], sos[s, 1], sos[s, 2]
+        a1, a2 = sos[s, 4], sos[s, 5]
+        for c in range(num_ch):
+            s1 = state[c, s, 0]
+            s2 = state[c, s, 1]
+            for i in range(n):
+                v = out[c, i]
+                y = b0 * v + s1
+                s1 = b1 * v - a1 * y + s2
+                s2 = b2 * v - a2 * y
+                if ((start_index + i) & 63) == 0:
+                    s1 = s1 if abs(s1) > _STATE_FLUSH else 0.0
+                    s2 = s2 if abs(s2) > _STATE_FLUSH else 0.0
+                out[c, i] = y
+            state[c, s, 0] = s1
+            state[c, s, 1] = s2
     return out
 
 
@@ -200,12 +213,16 @@ class _Stage:
     def __init__(self, sos: npt.NDArray[np.float64], num_channels: int) -> None:
         self.sos = np.ascontiguousarray(sos, dtype=np.float64)
         self.state = np.zeros((num_channels, self.sos.shape[0], 2))
+        self.samples_done = 0
 
     def reset(self) -> None:
         self.state[:] = 0.0
+        self.samples_done = 0
 
     def __call__(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return _sos_filter(self.sos, x, self.state)
+        out = _sos_filter(self.sos, x, self.state, self.samples_done & 63)
+        self.samples_done += x.shape[1]
+        return out
 
 
 def warmup() -> None:
