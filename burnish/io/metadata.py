@@ -649,8 +649,8 @@ def _write_wav(path: str, tmp: str, c: _Clean, name: str) -> None:
     with open(path, "rb") as src:
         src.seek(fmt[1])
         fmt_bytes = src.read(fmt[2])
+        info = _info_chunk(c, name)  # first: its 255-byte limit is the tighter one
         new_chunks = [_bext_chunk(c, name, fmt_bytes)]
-        info = _info_chunk(c, name)
         ixml = _ixml_chunk(c)
         keep = [
             ch for ch in chunks
