@@ -55,7 +55,9 @@ HOP_S = 0.1
 MOMENTARY_S = 0.4
 SHORT_TERM_S = 3.0
 SURROUND_WEIGHT = 1.41
-_CHUNK_SAMPLES = 65536
+#: Samples per filter call. Short enough that a state decays by at most ~1e-40 per call,
+#: so with the flush below it never reaches subnormal numbers.
+_CHUNK_SAMPLES = 16384
 
 # Analog prototype of the K-weighting filter (fitted to the 48 kHz coefficients of BS.1770).
 _SHELF_F0_HZ = 1681.974450955533
@@ -86,10 +88,15 @@ def design_k_weighting_sos(*, sample_rate: int) -> Array:
     ]
     k = math.tan(math.pi * _HIGHPASS_F0_HZ / sr)
     a0 = 1.0 + k / _HIGHPASS_Q + k * k
+    # The standard's high-pass numerator is [1, -2, 1] at 48 kHz, i.e. the unity-gain design
+    # times a0(48 kHz) (+0.043 dB in the pass band). Keep that same pass-band gain at every
+    # rate (libebur128 keeps [1, -2, 1], whose gain drifts with the rate: +0.25 dB at 8 kHz).
+    k48 = math.tan(math.pi * _HIGHPASS_F0_HZ / 48000.0)
+    g = (1.0 + k48 / _HIGHPASS_Q + k48 * k48) / a0
     highpass = [
-        1.0,
-        -2.0,
-        1.0,
+        g,
+        -2.0 * g,
+        g,
         1.0,
         2.0 * (k * k - 1.0) / a0,
         (1.0 - k / _HIGHPASS_Q + k * k) / a0,
@@ -369,7 +376,13 @@ class LoudnessMeter:
 
     def _filter_chunk(self, x: np.ndarray) -> None:
         x64 = np.ascontiguousarray(x, dtype=np.float64)
-        y, self._zi = signal.sosfilt(self._sos, x64, axis=-1, zi=self._zi)
+        if not self._zi.any() and not x64.any():
+            y = x64  # digital silence into a filter at rest: skip the filter
+        else:
+            y, self._zi = signal.sosfilt(self._sos, x64, axis=-1, zi=self._zi)
+            # Flush a decayed state to zero (-2000 dB): a recursive filter fed with zeros
+            # otherwise ends in subnormal numbers (100x slower) and can stay there.
+            self._zi[np.abs(self._zi) < 1e-100] = 0.0
         hops_out = np.empty(x.shape[1] // self.hop_samples + 2, dtype=np.float64)
         count = _power_kernel(
             y, self._weights, self._ring, self._istate, self._fstate,
