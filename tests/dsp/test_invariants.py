@@ -46,7 +46,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "compressor": {"threshold_db": -30.0, "ratio": 3.0},
     "multiband_compressor": {},
     "limiter": {},
-    "saturation": {},
+    "saturation": {"drive_db": 6.0},
     "imager": {"width": 1.6, "mono_below_hz": 120.0},
     "reverb": {"mix": 0.2, "decay_s": 0.5},
     "dither": {"bit_depth": 16, "shape": "noise_shaped"},
