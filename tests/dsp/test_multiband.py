@@ -280,3 +280,13 @@ def test_reset_silence_empty_alignment(sample_rate: int, num_channels: int) -> N
     imp = signals.impulse(num_samples=4000, position=100, amplitude=1e-3, num_channels=num_channels)
     y = process_offline(mb2, imp)
     assert np.all(y[:, :100] == 0.0) and np.all(y[:, 100] != 0.0)
+
+
+def test_stereo_filter_path_matches_mono() -> None:
+    sr = 44100
+    x = _signal(sr, 2, 3000)
+    p = MultibandParams(bands=(TRANSPARENT,) * 4)
+    stereo = MultibandCompressor(p, sample_rate=sr, num_channels=2).process(x)
+    for c in range(2):
+        mono = MultibandCompressor(p, sample_rate=sr, num_channels=1).process(x[c : c + 1])
+        np.testing.assert_array_equal(stereo[c : c + 1], mono)
