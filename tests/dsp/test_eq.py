@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -149,7 +150,9 @@ def test_linear_phase_without_bands_is_an_exact_delay() -> None:
 
 
 @pytest.mark.parametrize("phase", ["minimum", "linear"])
-def test_side_band_leaves_a_mono_compatible_signal_untouched(phase: str) -> None:
+def test_side_band_leaves_a_mono_compatible_signal_untouched(
+    phase: Literal["minimum", "linear"],
+) -> None:
     sr = 48000
     bands = (
         EqBandParams(type="high_shelf", frequency_hz=5000.0, gain_db=6.0, channels="side"),
@@ -167,7 +170,7 @@ def test_side_band_leaves_a_mono_compatible_signal_untouched(phase: str) -> None
 
 
 @pytest.mark.parametrize("phase", ["minimum", "linear"])
-def test_mid_band_leaves_side_untouched(phase: str) -> None:
+def test_mid_band_leaves_side_untouched(phase: Literal["minimum", "linear"]) -> None:
     sr = 44100
     bands = (EqBandParams(type="bell", frequency_hz=2000.0, gain_db=8.0, q=1.0, channels="mid"),)
     eq = ParametricEq(

@@ -176,9 +176,9 @@ def test_response_of_empty_sos_is_unity() -> None:
             "order=0 must be a whole number in [1, 16]",
         ),
         (
-            lambda: design_butterworth_sos("bandpass", 20.0, 2, sample_rate=48000),
+            lambda: design_butterworth_sos("bandpass", 20.0, 2, sample_rate=48000),  # type: ignore[arg-type]
             "kind='bandpass' must be one of",
-        ),  # type: ignore[arg-type]
+        ),
         (
             lambda: design_linkwitz_riley_sos("lowpass", 200.0, 3, sample_rate=48000),
             "order=3 must be one of 2, 4, 6, 8",
