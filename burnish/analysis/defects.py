@@ -70,16 +70,12 @@ POLARITY_LOW_HZ = 25.0
 SILENT_GAP_S = 1.0
 #: A low-pass cliff: the kHz below stands this far above everything above it.
 BANDWIDTH_CLIFF_DB = 25.0
+#: ...over this transition band (a resampler's or encoder's filter slope).
+BANDWIDTH_TRANSITION_HZ = 1500.0
 #: Digital silence at the head or tail is reported from this length on.
 EDGE_SILENCE_S = 0.05
-#: Standard sample rates, for naming the likely original rate of upsampled audio.
+#: Music sample rates, for naming the likely original rate of upsampled audio.
 STANDARD_RATES = (
-    8000,
-    11025,
-    16000,
-    22050,
-    24000,
-    32000,
     44100,
     48000,
     88200,
@@ -181,9 +177,54 @@ def _sample_stats_kernel(
 
 
 @njit(cache=True)
-def _click_events_kernel(
-    score: npt.NDArray[np.float64],
+def _silence_kernel(
+    block: npt.NDArray[np.float64],
     offset: int,
+    min_gap: int,
+    state: npt.NDArray[np.int64],
+    gaps: npt.NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled
+    """Track the first and last non-zero frame and all-zero gaps longer than ``min_gap``.
+
+    ``state`` = [first non-zero frame, last non-zero frame, number of gaps]; gaps beyond the
+    capacity of ``gaps`` are counted but not stored.
+    """
+    num_channels, n = block.shape
+    for i in range(n):
+        nonzero = False
+        for c in range(num_channels):
+            if block[c, i] != 0.0:
+                nonzero = True
+                break
+        if not nonzero:
+            continue
+        p = offset + i
+        if state[0] < 0:
+            state[0] = p
+        elif p - state[1] > min_gap:
+            g = state[2]
+            if g < gaps.shape[0]:
+                gaps[g, 0] = state[1] + 1
+                gaps[g, 1] = p
+            state[2] = g + 1
+        state[1] = p
+
+
+@njit(cache=True)
+def _d4(seg: npt.NDArray[np.float64], c: int, j: int) -> float:  # pragma: no cover - compiled
+    """4th difference (1, -4, 6, -4, 1) centred on ``seg[c, j]``."""
+    return (
+        seg[c, j - 2] - 4.0 * seg[c, j - 1] + 6.0 * seg[c, j] - 4.0 * seg[c, j + 1] + seg[c, j + 2]
+    )
+
+
+@njit(cache=True)
+def _click_scan_kernel(
+    seg: npt.NDArray[np.float64],
+    seg_start: int,
+    start: int,
+    length: int,
+    sub: int,
     threshold_both: float,
     threshold_one: float,
     merge_samples: int,
@@ -191,57 +232,93 @@ def _click_events_kernel(
     num_events: int,
     open_event: npt.NDArray[np.float64],
 ) -> int:  # pragma: no cover - compiled
-    """Find samples whose channel scores pass the thresholds and merge them into events.
+    """Score samples ``[start, start + length)`` and merge detections into click events.
 
-    ``open_event`` = [start, end, peak position, peak score, channel mask, active]; an event is
-    closed when no detection follows within ``merge_samples``. Closed events are appended to
-    ``events`` (rows as ``open_event``), returning the new count (capped at ``len(events)``).
+    ``seg`` holds the samples from absolute index ``seg_start`` on, with at least ``sub + 2``
+    samples of context on each side where the file has them. The score of a sample is
+    ``|d4| / level`` where ``level`` is the largest robust level (median |d4| / 0.6745) of its
+    ``sub``-sample block (blocks sit on absolute multiples of ``sub``) and the two neighbours.
+    ``open_event`` = [start, end, peak position, peak score, channel mask, active]; closed events
+    are appended to ``events`` and the new count is returned (counting past the capacity).
     """
-    num_channels, n = score.shape
-    for i in range(n):
-        pos = offset + i
+    num_channels, seg_len = seg.shape
+    valid_lo = seg_start + 2  # d4 needs two samples on each side
+    valid_hi = seg_start + seg_len - 2
+    b0 = start // sub - 1
+    b1 = (start + length + sub - 1) // sub + 1
+    nb = b1 - b0
+    med = np.full((num_channels, nb), np.nan)
+    scratch = np.empty(sub)
+    for c in range(num_channels):
+        for k in range(nb):
+            p0 = max((b0 + k) * sub, valid_lo)
+            p1 = min((b0 + k + 1) * sub, valid_hi)
+            if p1 - p0 < 16:
+                continue
+            step = 4 if p1 - p0 == sub else 1  # every 4th sample of whole blocks is plenty
+            m = 0
+            for p in range(p0, p1, step):
+                scratch[m] = abs(_d4(seg, c, p - seg_start))
+                m += 1
+            med[c, k] = np.median(scratch[:m])
+    level = np.empty((num_channels, nb))
+    for c in range(num_channels):
+        for k in range(nb):
+            v = med[c, k]
+            if k > 0 and not (med[c, k - 1] <= v):
+                if med[c, k - 1] == med[c, k - 1]:
+                    v = med[c, k - 1] if v != v else max(v, med[c, k - 1])
+            if k + 1 < nb and med[c, k + 1] == med[c, k + 1]:
+                v = med[c, k + 1] if v != v else max(v, med[c, k + 1])
+            level[c, k] = 1.0 if v != v else max(v / 0.6745, 1e-5)
+    lo = max(start, valid_lo)
+    hi = min(start + length, valid_hi)
+    two = num_channels == 2
+    for p in range(lo, hi):
+        j = p - seg_start
+        k = p // sub - b0
         hit = False
         mask = 0.0
         peak = 0.0
-        if num_channels == 2:
-            a = score[0, i]
-            b = score[1, i]
-            if i > 0:
-                b = max(b, score[1, i - 1])
-            if i + 1 < n:
-                b = max(b, score[1, i + 1])
-            lo = min(a, b)
-            hi = max(score[0, i], score[1, i])
-            if lo >= threshold_both:
+        a = abs(_d4(seg, 0, j)) / level[0, k]
+        if two:
+            b = abs(_d4(seg, 1, j)) / level[1, k]
+            if a >= threshold_both:
+                # the other channel may peak one sample off
+                b_near = b
+                if p - 1 >= valid_lo:
+                    b_near = max(b_near, abs(_d4(seg, 1, j - 1)) / level[1, (p - 1) // sub - b0])
+                if p + 1 < valid_hi:
+                    b_near = max(b_near, abs(_d4(seg, 1, j + 1)) / level[1, (p + 1) // sub - b0])
+                if b_near >= threshold_both:
+                    hit = True
+                    mask = 3.0
+                    peak = min(a, b_near)
+            if not hit and max(a, b) >= threshold_one:
                 hit = True
-                mask = 3.0
-                peak = lo
-            elif hi >= threshold_one:
-                hit = True
-                mask = 1.0 if score[0, i] >= score[1, i] else 2.0
-                peak = hi
-        else:
-            if score[0, i] >= threshold_one:
-                hit = True
-                mask = 1.0
-                peak = score[0, i]
-        if open_event[5] > 0.0 and pos - open_event[1] > merge_samples:
+                mask = 1.0 if a >= b else 2.0
+                peak = max(a, b)
+        elif a >= threshold_one:
+            hit = True
+            mask = 1.0
+            peak = a
+        if open_event[5] > 0.0 and p - open_event[1] > merge_samples:
             if num_events < events.shape[0]:
                 events[num_events, :] = open_event
             num_events += 1
             open_event[5] = 0.0
         if hit:
             if open_event[5] > 0.0:
-                open_event[1] = pos
+                open_event[1] = p
                 if peak > open_event[3]:
                     open_event[3] = peak
-                    open_event[2] = pos
-                if mask == 3.0 or open_event[4] != mask:
-                    open_event[4] = 3.0 if open_event[4] != mask else mask
+                    open_event[2] = p
+                if open_event[4] != mask:
+                    open_event[4] = 3.0
             else:
-                open_event[0] = pos
-                open_event[1] = pos
-                open_event[2] = pos
+                open_event[0] = p
+                open_event[1] = p
+                open_event[2] = p
                 open_event[3] = peak
                 open_event[4] = mask
                 open_event[5] = 1.0
@@ -254,7 +331,10 @@ def warmup() -> None:
     _sample_stats_kernel(
         block, 0, 32768.0, np.zeros((2, _N_ISTATE), np.int64), np.zeros((2, _N_FSTATE))
     )
-    _click_events_kernel(np.zeros((2, 8)), 0, 1.0, 1.0, 4, np.zeros((2, 6)), 0, np.zeros(6))
+    _silence_kernel(block, 0, 4, np.array([-1, -1, 0], np.int64), np.zeros((2, 2), np.int64))
+    _click_scan_kernel(
+        np.zeros((2, 64)), 0, 0, 64, 16, 1.0, 1.0, 4, np.zeros((2, 6)), 0, np.zeros(6)
+    )
 
 
 def _fmt_time(t_s: float) -> str:
@@ -335,9 +415,8 @@ class DefectDetector:
         self._istate[:, _I_PEAKFIRST] = -1
         self._istate[:, _I_PEAKLAST] = -1
         self._fstate = np.zeros((c, _N_FSTATE))
-        self._first_nonzero = -1
-        self._last_nonzero = -1
-        self._gaps: list[tuple[int, int]] = []
+        self._silence = np.array([-1, -1, 0], np.int64)  # first, last non-zero; gap count
+        self._gap_array = np.zeros((100, 2), np.int64)
         # frame FIFO shared by the spectrum and the click detector
         self._fifo = np.zeros((c, 0))
         self._fifo_start = 0  # absolute index of self._fifo[:, 0]
@@ -373,31 +452,28 @@ class DefectDetector:
         self._process_frames(final=False)
 
     def _track_silence(self, x: Array) -> None:
-        nonzero = np.flatnonzero(np.any(x != 0.0, axis=0))
-        if nonzero.size == 0:
-            return
-        idx = nonzero + self._pos
-        if self._first_nonzero < 0:
-            self._first_nonzero = int(idx[0])
-        else:
-            steps = np.diff(np.concatenate(([self._last_nonzero], idx)))
-            for j in np.flatnonzero(steps > self._min_gap_samples):
-                if len(self._gaps) < 1000:
-                    start = int(idx[j] - steps[j] + 1)
-                    self._gaps.append((start, int(idx[j])))
-        self._last_nonzero = int(idx[-1])
+        _silence_kernel(x, self._pos, self._min_gap_samples, self._silence, self._gap_array)
 
     def _process_frames(self, *, final: bool) -> None:
         end = self._fifo_start + self._fifo.shape[1]
         n_fft = self._fft_size
-        while self._spec_next + n_fft <= end:
+        num_frames = (end - self._spec_next) // n_fft
+        if num_frames > 0:
             a = self._spec_next - self._fifo_start
-            self._spectrum_frame(self._fifo[:, a : a + n_fft])
-            self._spec_next += n_fft
+            seg = self._fifo[:, a : a + num_frames * n_fft]
+            frames = seg.reshape(self.num_channels, num_frames, n_fft)
+            # every other frame (even absolute frame numbers): the statistics need no more, and
+            # it halves the cost of the FFTs
+            first = (self._spec_next // n_fft) % 2
+            self._spectrum_frames(frames[:, first::2, :])
+            self._spec_next += num_frames * n_fft
+        # all whole click frames at once (their sub-blocks sit on absolute positions, so the
+        # grouping doesn't change the result)
         lookahead = CLICK_SUB_SAMPLES + 2
-        while self._click_next + CLICK_FRAME_SAMPLES + lookahead <= end:
-            self._click_frame(self._click_next, CLICK_FRAME_SAMPLES, end)
-            self._click_next += CLICK_FRAME_SAMPLES
+        num_frames = (end - lookahead - self._click_next) // CLICK_FRAME_SAMPLES
+        if num_frames > 0:
+            self._click_frame(self._click_next, num_frames * CLICK_FRAME_SAMPLES, end)
+            self._click_next += num_frames * CLICK_FRAME_SAMPLES
         if final and self._click_next < end:
             self._click_frame(self._click_next, end - self._click_next, end)
             self._click_next = end
@@ -407,26 +483,35 @@ class DefectDetector:
             self._fifo = self._fifo[:, drop:]
             self._fifo_start = keep_from
 
-    def _spectrum_frame(self, frame: Array) -> None:
-        if not np.any(frame):
-            return  # digital silence carries no spectrum
-        spec = np.fft.rfft(frame * self._window, axis=1)
+    def _spectrum_frames(self, frames: Array) -> None:
+        """Accumulate the spectrum of frames shaped ``(channels, num_frames, fft_size)``."""
+        active = np.any(frames != 0.0, axis=(0, 2))  # digital silence carries no spectrum
+        if not np.all(active):
+            frames = frames[:, active, :]
+        num = frames.shape[1]
+        if num == 0:
+            return
+        spec = np.fft.rfft(frames * self._window, axis=2)
         power = spec.real**2 + spec.imag**2
         # one-sided power scaled so that the bins sum to the frame's mean square
         scale = 2.0 / (self._fft_size * self._win_power)
-        mean_power = power.mean(axis=0) * scale
-        self._psd_sum += mean_power
-        self._spec_frames += 1
-        band_power = np.add.reduceat(mean_power, self._band_edges[:-1])
+        mean_power = power.mean(axis=0) * scale  # (num_frames, bins)
+        for row in mean_power:  # frame by frame: the same sums whatever the block size
+            self._psd_sum += row
+        self._spec_frames += num
+        band_power = np.add.reduceat(mean_power, self._band_edges[:-1], axis=1)
         levels_db = 10.0 * np.log10(np.maximum(band_power, 1e-30))
         bins = np.clip(
             ((levels_db - HIST_MIN_DB) / HIST_STEP_DB).astype(np.int64), 0, self._num_hist - 1
         )
-        self._band_hist[np.arange(NOISE_BANDS), bins] += 1
+        np.add.at(self._band_hist, (np.broadcast_to(np.arange(NOISE_BANDS), bins.shape), bins), 1)
         if self.num_channels == 2:
-            low = spec[:, self._low_bins]
-            self._low_cross += float(np.sum(low[0].real * low[1].real + low[0].imag * low[1].imag))
-            self._low_power += np.sum(low.real**2 + low.imag**2, axis=1)
+            low = spec[:, :, self._low_bins]
+            cross = np.sum(low[0].real * low[1].real + low[0].imag * low[1].imag, axis=1)
+            lp = np.sum(low.real**2 + low.imag**2, axis=2)  # (channels, num_frames)
+            for j in range(num):
+                self._low_cross += float(cross[j])
+                self._low_power += lp[:, j]
 
     def _click_frame(self, start: int, length: int, end: int) -> None:
         """Score samples [start, start + length) and collect click events."""
@@ -434,45 +519,12 @@ class DefectDetector:
         lo = max(start - sub - 2, 0)
         hi = min(start + length + sub + 2, end)
         seg = self._fifo[:, lo - self._fifo_start : hi - self._fifo_start]
-        # 4th difference, defined where two samples on each side exist: index k -> lo + k + 2
-        d4 = seg[:, :-4] - 4.0 * seg[:, 1:-3] + 6.0 * seg[:, 2:-2] - 4.0 * seg[:, 3:-1] + seg[:, 4:]
-        d4_start = lo + 2
-        # sub-blocks aligned to absolute multiples of `sub` covering [start - sub, start + length + sub)
-        b0 = start // sub - 1
-        b1 = -(-(start + length) // sub) + 1
-        num_blocks = b1 - b0
-        mag = np.abs(d4)
-        grid = np.full((self.num_channels, num_blocks * sub), np.nan)
-        at = d4_start - b0 * sub
-        take = min(mag.shape[1], grid.shape[1] - at)
-        grid[:, at : at + take] = mag[:, :take]
-        blocks = grid.reshape(self.num_channels, num_blocks, sub)
-        if at == 0 and take == grid.shape[1]:
-            med = np.median(blocks, axis=2)
-        else:  # the first and last frames of a file: partial sub-blocks
-            valid = np.sum(~np.isnan(blocks[0]), axis=1)
-            med = np.full((self.num_channels, num_blocks), np.nan)
-            for k in np.flatnonzero(valid >= 16):
-                med[:, k] = np.nanmedian(blocks[:, k, :], axis=1)
-        # robust level: largest median of the sub-block and its neighbours
-        padded = np.concatenate(
-            [np.full((self.num_channels, 1), np.nan), med, np.full((self.num_channels, 1), np.nan)],
-            axis=1,
-        )
-        level = np.fmax(np.fmax(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
-        # sigma from the median of |d4| (Gaussian); a floor of 1e-5 (-100 dBFS) keeps digital
-        # near-silence from scoring its last bits
-        level = np.maximum(np.nan_to_num(level, nan=1.0) / 0.6745, 1e-5)
-        s0 = max(start - d4_start, 0)
-        s1 = min(start + length - d4_start, mag.shape[1])
-        if s1 <= s0:
-            return
-        idx_abs = np.arange(d4_start + s0, d4_start + s1)
-        block_of = np.clip(idx_abs // sub - b0, 0, num_blocks - 1)
-        score = mag[:, s0:s1] / level[:, block_of]
-        self._num_click_events = _click_events_kernel(
-            np.ascontiguousarray(score),
-            int(d4_start + s0),
+        self._num_click_events = _click_scan_kernel(
+            np.ascontiguousarray(seg),
+            lo,
+            start,
+            length,
+            sub,
             CLICK_SCORE_BOTH / self.sensitivity,
             CLICK_SCORE_ONE / self.sensitivity,
             self._merge_samples,
@@ -512,7 +564,8 @@ class DefectDetector:
     def _silence_issues(self) -> list[Issue]:
         sr = self.sample_rate
         total = self._pos
-        if self._first_nonzero < 0:
+        first_nonzero, last_nonzero, num_gaps = (int(v) for v in self._silence)
+        if first_nonzero < 0:
             return [
                 Issue(
                     "silence",
@@ -527,8 +580,8 @@ class DefectDetector:
                 )
             ]
         out: list[Issue] = []
-        head = self._first_nonzero
-        tail = total - 1 - self._last_nonzero
+        head = first_nonzero
+        tail = total - 1 - last_nonzero
         for where, count, start in (("start", head, 0), ("end", tail, total - tail)):
             if count < self._min_edge_silence:
                 continue
@@ -552,7 +605,7 @@ class DefectDetector:
                     {"samples": count, "position": where},
                 )
             )
-        for a, b in self._gaps:
+        for a, b in self._gap_array[: min(num_gaps, len(self._gap_array))].tolist():
             dur = (b - a) / sr
             out.append(
                 Issue(
@@ -880,8 +933,9 @@ class DefectDetector:
     def bandwidth_hz(self) -> float | None:
         """Frequency of a low-pass cliff in the long-term spectrum, or ``None`` if there is none.
 
-        A cliff is where the average level over the kilohertz below a frequency stands at least
-        ``BANDWIDTH_CLIFF_DB`` above the highest level anywhere above it: the sign of a lossy
+        A cliff is where the average level over a kilohertz, ``BANDWIDTH_TRANSITION_HZ`` below a
+        frequency, stands at least ``BANDWIDTH_CLIFF_DB`` above the highest level anywhere above
+        it: the sign of a lossy
         encoder's low-pass or of upsampling. A natural roll-off, or hiss over the whole band, has
         no cliff.
         """
@@ -898,9 +952,10 @@ class DefectDetector:
         level_db = level_db[: n - edge]
         max_above = np.maximum.accumulate(level_db[::-1])[::-1]
         span = max(2, int(round(1000.0 * per_hz)))
+        guard = int(round(BANDWIDTH_TRANSITION_HZ * per_hz))  # room for a gentle filter slope
         csum = np.concatenate(([0.0], np.cumsum(level_db)))
-        k = np.arange(span, level_db.size)
-        mean_below = (csum[k] - csum[k - span]) / span
+        k = np.arange(span + guard, level_db.size)
+        mean_below = (csum[k - guard] - csum[k - guard - span]) / span
         cliff = np.flatnonzero(mean_below - max_above[k] >= BANDWIDTH_CLIFF_DB)
         if cliff.size == 0:
             return None
@@ -919,7 +974,8 @@ class DefectDetector:
         dur = self.duration_s
         if bw >= 0.9 * nyquist:
             return []
-        likely = [r for r in STANDARD_RATES if r / 2 >= bw * 0.98 and r < self.sample_rate]
+        # the cliff's top includes the filter's transition band, hence the 0.85
+        likely = [r for r in STANDARD_RATES if r / 2 >= bw * 0.85 and r < self.sample_rate]
         if self.sample_rate > 48000 and bw < 0.55 * nyquist and likely:
             original = likely[0]
             return [
@@ -933,8 +989,8 @@ class DefectDetector:
                     "medium",
                     f"The file runs at {self.sample_rate / 1000:g} kHz but holds nothing above"
                     f" {bw / 1000:.1f} kHz: it was probably upsampled from"
-                    f" {original / 1000:g} kHz. Master at the original rate (or just know the"
-                    " extra bandwidth is empty).",
+                    f" {original / 1000:g} kHz{' (or 48 kHz)' if original == 44100 else ''}."
+                    " Master at the original rate, or just know the extra bandwidth is empty.",
                     {"bandwidth_hz": bw, "likely_original_rate": original},
                 )
             ]
