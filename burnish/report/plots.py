@@ -94,6 +94,16 @@ def data_uri(image: bytes, fmt: str = "png") -> str:
     return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
 
 
+def _time_axis(ax: Any, duration_s: float) -> None:
+    """Ticks at a round number of seconds (1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10 min...)."""
+    from matplotlib.ticker import MultipleLocator
+
+    steps = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800)
+    step = next((s for s in steps if duration_s / s <= 10), 3600)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(_clock_formatter())
+
+
 def _clock_formatter() -> Any:
     from matplotlib.ticker import FuncFormatter
 
@@ -140,7 +150,7 @@ def waveform_plot(
     ax.set_xlim(0, max(duration, 1e-3))
     ax.set_ylim(-1.1, (channels - 1) * 2.2 + 1.1)
     ax.set_yticks([])
-    ax.xaxis.set_major_formatter(_clock_formatter())
+    _time_axis(ax, duration)
     ax.set_xlabel("time")
     ax.set_title("Waveform (peak envelope); marks: findings", fontsize=10, loc="left")
     return _finish(fig, fmt)
@@ -180,7 +190,7 @@ def loudness_plot(
         ax.axhline(target_lufs, color="#444444", linestyle=":", linewidth=1.0, label=f"target {target_lufs:.1f} LUFS")
     ax.set_ylim(min(lows) if lows else -60.0, max(highs) if highs else 0.0)
     ax.set_ylabel("LUFS")
-    ax.xaxis.set_major_formatter(_clock_formatter())
+    _time_axis(ax, max(tr.short_term_lufs.size * tr.hop_s for tr in traces))
     ax.set_xlabel("time")
     ax.legend(fontsize=8, loc="lower right", framealpha=0.8)
     ax.set_title("Loudness over time (short-term 3 s; thin: momentary 400 ms)", fontsize=10, loc="left")
@@ -238,7 +248,7 @@ def correlation_plot(
     ax.axhline(0.0, color="#888888", linewidth=0.6)
     ax.set_ylim(-1.05, 1.05)
     ax.set_ylabel("correlation")
-    ax.xaxis.set_major_formatter(_clock_formatter())
+    _time_axis(ax, max((len(v) * step_s for _, v in series), default=1.0))
     ax.set_xlabel("time")
     if len(series) > 1:
         ax.legend(fontsize=8, loc="lower right")
