@@ -16,8 +16,8 @@ Public API::
 
     design_true_peak_filter(oversample, *, taps_per_phase=12) -> phases (oversample, taps)
     true_peak_oversample(sample_rate) -> int
-    Upsampler(factor, num_channels, *, taps_per_phase=12)   .process(block) .reset() .latency_samples
-    TruePeakMeter(*, sample_rate, num_channels)              .update(block) .peak_per_channel()
+    Upsampler(factor, num_channels, *, taps_per_phase=20)   .process(block) .reset() .latency_samples
+    TruePeakMeter(*, sample_rate, num_channels, taps_per_phase=20)  .update(block) .peak_per_channel()
                                                              .peak_dbtp() .reset()
 """
 
@@ -33,8 +33,13 @@ from burnish.units import gain_to_db
 
 Array = npt.NDArray[np.float64]
 
-#: Taps per polyphase branch used by :class:`TruePeakMeter` (48 taps at 4x, as BS.1770 Annex 2).
+#: Taps per branch of :func:`design_true_peak_filter` by default (48 taps at 4x, the length of
+#: the BS.1770 Annex 2 example filter).
 DEFAULT_TAPS_PER_PHASE = 12
+#: Taps per branch used by :class:`TruePeakMeter` and :class:`Upsampler`: 20 keeps the pass band
+#: flat to 0.42 fs (within 0.02 dB; -0.75 dB at 0.42 fs with 12), which matters for clipped
+#: and bright masters; the kernel is memory-bound so the longer filter costs ~10 %.
+METER_TAPS_PER_PHASE = 20
 #: Kaiser window shape of the interpolation filter (tuned for a flat pass band to ~0.42 fs).
 KAISER_BETA = 5.0
 #: Samples per kernel call: long blocks are cut so the kernel's buffers stay in cache.
@@ -192,7 +197,7 @@ class Upsampler:
     Flush with ``latency_samples`` zeros to get the tail. ``factor == 1`` copies the input.
     """
 
-    def __init__(self, factor: int, num_channels: int, *, taps_per_phase: int = DEFAULT_TAPS_PER_PHASE) -> None:
+    def __init__(self, factor: int, num_channels: int, *, taps_per_phase: int = METER_TAPS_PER_PHASE) -> None:
         self.phases = design_true_peak_filter(factor, taps_per_phase=taps_per_phase)
         self.factor = int(factor)
         self.num_channels = _check_channels(num_channels)
@@ -227,7 +232,7 @@ class TruePeakMeter:
     copy of the state when read), so reading never changes later results.
     """
 
-    def __init__(self, *, sample_rate: int, num_channels: int, taps_per_phase: int = DEFAULT_TAPS_PER_PHASE) -> None:
+    def __init__(self, *, sample_rate: int, num_channels: int, taps_per_phase: int = METER_TAPS_PER_PHASE) -> None:
         self.sample_rate = check_sample_rate(sample_rate)
         self.num_channels = _check_channels(num_channels)
         self.oversample = true_peak_oversample(self.sample_rate)
