@@ -63,12 +63,14 @@ def run(args: argparse.Namespace) -> int:
     """Analyse every file; return 0 when all succeeded, else the last error's exit code."""
     import json
 
-    from burnish.analysis.analyzer import analyze_file
     from burnish.analysis.curves import load_curve
-    from burnish.analysis.feedback import render_text
     from burnish.errors import BurnishError
 
     curve = load_curve(args.target_curve)  # a bad curve is an error for every file: fail now
+
+    from burnish.analysis.analyzer import analyze_file
+    from burnish.analysis.feedback import render_text
+
     status = 0
     several = len(args.files) > 1
     for index, path in enumerate(args.files):
