@@ -123,7 +123,12 @@ def findings_table(issues: Sequence[Issue], *, duration_s: float | None = None) 
     rows = []
     for i in ordered:
         whole = duration_s is not None and i.start_s <= 0.0 and i.end_s >= duration_s - 0.05
-        where = "whole file" if whole else f"{_clock(i.start_s)}–{_clock(i.end_s)}"
+        if whole:
+            where = "whole file"
+        elif i.end_s - i.start_s < 0.01:
+            where = _clock(i.start_s)
+        else:
+            where = f"{_clock(i.start_s)}–{_clock(i.end_s)}"
         channel = {None: "", 0: "L", 1: "R"}.get(i.channel, str(i.channel))
         value = fmt_level(i.value, i.unit, 2)
         rows.append(
