@@ -75,3 +75,34 @@ def ffmpeg_loudnorm_measure(path: str | Path) -> dict[str, float]:
     blob = proc.stderr[proc.stderr.rfind("{"): proc.stderr.rfind("}") + 1]
     data = json.loads(blob)
     return {k: float(data[k]) for k in ("input_i", "input_tp", "input_lra")}
+
+
+def ffmpeg_ebur128_precise(path: str | Path) -> FfmpegLoudness:
+    """The ffmpeg binary's ebur128 filter, read from its per-frame metadata (three decimals).
+
+    The filter's printed summary has one decimal; its frame metadata (``lavfi.r128.*``) carries
+    the same measurement to 0.001. True peak is linear there; returned in dBTP.
+    """
+    exe = require_ffmpeg()
+    proc = subprocess.run(
+        [exe, "-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-af",
+         "ebur128=peak=true+sample:metadata=1,ametadata=mode=print:file=-",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )
+    values: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("lavfi.r128."):
+            key, _, value = line.partition("=")
+            values[key] = value
+
+    def db(linear: str) -> float:
+        v = float(linear)
+        return 20 * float(np.log10(v)) if v > 0 else -np.inf
+
+    return FfmpegLoudness(
+        integrated_lufs=float(values["lavfi.r128.I"]),
+        lra_lu=float(values["lavfi.r128.LRA"]),
+        true_peak_dbtp=db(values["lavfi.r128.true_peak"]),
+        sample_peak_dbfs=db(values["lavfi.r128.sample_peak"]),
+    )

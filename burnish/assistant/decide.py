@@ -198,8 +198,10 @@ def tonal_correction(
     dev = profile.mid_db - target
     dev = dev - _level_offset(dev, centers, valid)
     dev = np.where(valid, _smooth(dev), 0.0)
-    deadband = 5.0 if mastered else intensity.eq_deadband_db
-    strength = 0.5 if mastered else intensity.eq_strength
+    if mastered:  # a finished master's tonal balance is the artist's choice: report, don't act
+        return np.zeros_like(dev), dev
+    deadband = intensity.eq_deadband_db
+    strength = intensity.eq_strength
     excess = np.sign(dev) * np.maximum(np.abs(dev) - deadband, 0.0)
     gains = np.clip(-strength * excess, -intensity.eq_max_db, intensity.eq_max_db)
     # Never boost the sub-bass much: it eats headroom and can't be heard on most systems.
@@ -273,19 +275,20 @@ def decide(
         decisions.append(Decision(
             "assessment", "treat as a finished master",
             f"true peak {profile.true_peak_dbtp:.1f} dBTP and PLR {profile.plr_db:.1f} dB show the"
-            " file already uses its headroom: only gross tonal problems are corrected and no"
-            " compression is added",
+            " file already uses its headroom: its tonal balance and dynamics are kept, only"
+            " the loudness and the ceiling are adjusted",
         ))
 
     # 1. corrective -----------------------------------------------------------------------
     dc = profile.issues_of("dc_offset")
-    chain.append({"type": "highpass", "params": {"cutoff_hz": 10.0 if not dc else 15.0,
-                                                 "slope_db_per_octave": 12}})
-    decisions.append(Decision(
-        "corrective", f"high-pass at {chain[-1]['params']['cutoff_hz']:.0f} Hz, 12 dB/octave",
-        "removes the DC offset found: " + "; ".join(i.message for i in dc) if dc else
-        "keeps DC and inaudible subsonic energy out of the limiter (under 0.3 dB at 20 Hz)",
-    ))
+    if dc or not mastered:
+        chain.append({"type": "highpass", "params": {"cutoff_hz": 10.0 if not dc else 15.0,
+                                                     "slope_db_per_octave": 12}})
+        decisions.append(Decision(
+            "corrective", f"high-pass at {chain[-1]['params']['cutoff_hz']:.0f} Hz, 12 dB/octave",
+            "removes the DC offset found: " + "; ".join(i.message for i in dc) if dc else
+            "keeps DC and inaudible subsonic energy out of the limiter (under 0.3 dB at 20 Hz)",
+        ))
     if stereo:
         pol = [i for i in profile.issues_of("polarity") if i.severity in ("medium", "high")]
         corr = profile.low_band_correlation
@@ -316,9 +319,13 @@ def decide(
     elif curve_db is not None:
         mid_gains, mid_dev = tonal_correction(profile, curve_db, style=settings.style,
                                               intensity=intensity, mastered=mastered)
-        reason = (f"moves the mix toward the '{target.curve}' target curve"
-                  f" (style {settings.style}); deviations under"
-                  f" {5.0 if mastered else intensity.eq_deadband_db:.1f} dB are left alone")
+        if mastered:
+            reason = ("a finished master keeps its tonal balance (largest deviation from the"
+                      f" '{target.curve}' curve: {float(np.max(np.abs(mid_dev))):.1f} dB)")
+        else:
+            reason = (f"moves the mix toward the '{target.curve}' target curve"
+                      f" (style {settings.style}); deviations under"
+                      f" {intensity.eq_deadband_db:.1f} dB are left alone")
     else:
         mid_gains = np.zeros_like(centers)
         reason = "no target curve"
@@ -423,7 +430,10 @@ def decide(
     max_limiting = None if settings.force_loudness else (
         target.max_limiting_db if target.max_limiting_db is not None else intensity.max_limiting_db)
     limiter = {"ceiling_dbtp": ceiling, "input_gain_db": 0.0, "lookahead_ms": 5.0,
-               "release_ms": 80.0, "adaptive_release": True, "oversample": 4}
+               "release_ms": 80.0, "adaptive_release": True, "oversample": 4,
+               # a finished master's peaks are trimmed per channel: linked gain would duck the
+               # whole mix (and mostly its bass) for peaks that live in one channel
+               "stereo_link": not mastered}
     out_rate = settings.sample_rate or target.sample_rate or profile.sample_rate
     bits = settings.bit_depth or target.bit_depth
     decisions.append(Decision(

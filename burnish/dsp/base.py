@@ -40,7 +40,10 @@ def check_range(
 ) -> None:
     """Raise :class:`ParameterError` unless ``low <= value <= high`` (bounds as flagged)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ParameterError(f"{name}={value!r} must be a number in {_fmt_range(low, high, low_inclusive, high_inclusive)}")
+        raise ParameterError(
+            f"{name}={value!r} must be a number in"
+            f" {_fmt_range(low, high, low_inclusive, high_inclusive)}"
+        )
     v = float(value)
     ok = math.isfinite(v) or (math.isinf(high) and v == high and high_inclusive)
     ok = ok and (v >= low if low_inclusive else v > low)
@@ -81,6 +84,7 @@ PROCESSOR_MODULES = (
     "burnish.dsp.reverb",
     "burnish.dsp.limiter",
     "burnish.dsp.dither",
+    "burnish.dsp.resample",
     "burnish.dsp.restoration",
 )
 
@@ -223,7 +227,9 @@ def processor_from_dict(
             f"{where}.type: unknown processor {kind!r} (known: {', '.join(sorted(registry))})"
         )
     cls = registry[kind]
-    params = params_from_dict(cls.params_type, data.get("params", {}), where=f"{where}.params")
+    params: Any = params_from_dict(
+        cls.params_type, data.get("params", {}), where=f"{where}.params"
+    )
     return cls(params, sample_rate=sample_rate, num_channels=num_channels)
 
 
