@@ -18,6 +18,10 @@ Design (see docs/limiter.md)
    S-shaped attack that reaches the required gain before the peak arrives. Every ``e[k]`` that
    enters ``g[t]`` has ``k in [t-W+1, t]`` and so ``e[k] <= m[k] <= r[t]``: ``g[t] <= r[t]``.
 6. The output is ``g[t] * x[t]`` with ``x`` delayed by the detection and look-ahead delay.
+7. Safety stage: the same machinery, with 8x detection, a 1 ms look-ahead and a 20 ms release,
+   run on the output of step 6 against ``ceiling - FINAL_MARGIN_DB``. The gain curve of the main
+   stage modulates the signal, and on dense broadband material at high reduction its output's
+   true peak can rise ~0.1 dB above ``g * |x|``; this stage sees that and removes it.
 
 Adaptive release: ``z`` follows the fraction of the recent past spent in gain reduction
 (one-pole, time constant ``release_ms``). The release time constant is
@@ -44,14 +48,16 @@ from burnish.dsp.base import (
     offline,
     register_processor,
 )
-from burnish.dsp.oversample import Oversampler
+from burnish.dsp.oversample import Oversampler, Quality
 from burnish.units import db_to_gain, gain_to_db_array, ms_to_samples
 
 Float64Array = npt.NDArray[np.float64]
 
 #: Internal margin below the ceiling (dB) per detection factor: covers the residual error of
 #: the interpolated peak detection, gain modulation near Nyquist and meter differences.
-SAFETY_MARGIN_DB: dict[int, float] = {4: 0.12, 8: 0.06}
+SAFETY_MARGIN_DB: dict[int, float] = {4: 0.1, 8: 0.05}
+#: Margin of the final safety stage (8x detection of the output): meter differences only.
+FINAL_MARGIN_DB = 0.02
 
 #: Base-rate samples processed per internal chunk (bounds memory of the high-rate signal).
 _CHUNK_SAMPLES = 16384
@@ -100,6 +106,23 @@ class LimiterDesign:
     release_coef_slow: float
     release_coef_fast: float
     adapt_coef: float
+
+
+def design_safety_stage(params: LimiterParams, *, sample_rate: int) -> LimiterDesign:
+    """The safety stage: 8x detection, 1 ms look-ahead, 20 ms release, ``FINAL_MARGIN_DB``."""
+    window = max(2, ms_to_samples(1.0, sample_rate))
+    box1 = (window + 1) // 2
+    coef = float(np.exp(-1.0 / (20e-3 * sample_rate)))
+    return LimiterDesign(
+        window_samples=window,
+        box1_samples=box1,
+        box2_samples=window + 1 - box1,
+        ceiling_gain=db_to_gain(params.ceiling_dbtp - FINAL_MARGIN_DB),
+        input_gain=1.0,
+        release_coef_slow=coef,
+        release_coef_fast=coef,
+        adapt_coef=coef,
+    )
 
 
 def design_limiter(params: LimiterParams, *, sample_rate: int) -> LimiterDesign:
@@ -255,13 +278,58 @@ def _gain_kernel(
             counters[3] = pq
 
 
+class _GainStage:
+    """One look-ahead gain computer (oversampler + kernel state) and its signal delay."""
+
+    def __init__(
+        self, design: LimiterDesign, factor: int, num_channels: int, num_gain: int, quality: Quality
+    ) -> None:
+        self.design = design
+        self.factor = factor
+        self.num_channels = num_channels
+        self.num_gain = num_gain
+        self.oversampler = Oversampler(factor, num_channels, quality=quality)
+        self.latency = self.oversampler.upsample_latency_samples + design.window_samples + 1
+        self.reset()
+
+    def reset(self) -> None:
+        d = self.design
+        g = self.num_gain
+        self.oversampler.reset()
+        self.state = (
+            np.zeros((g, 2)), np.zeros(g), np.zeros((g, 4)),
+            np.ones((g, d.window_samples + 1)), np.zeros((g, d.window_samples + 1), dtype=np.int64),
+            np.zeros(g, dtype=np.int64), np.zeros(g, dtype=np.int64), np.ones(g), np.zeros(g),
+            np.ones((g, d.box1_samples)), np.full(g, float(d.box1_samples)),
+            np.ones((g, d.box2_samples)), np.full(g, float(d.box2_samples)),
+            np.zeros(4, dtype=np.int64),
+        )  # fmt: skip
+        self.delay = np.zeros((self.num_channels, self.latency))
+
+    def run(self, xs: Float64Array) -> tuple[Float64Array, Float64Array]:
+        """Limited block (delayed by ``latency``) and its gain, for a float64 block ``xs``."""
+        d = self.design
+        hi = np.asarray(self.oversampler.upsample(xs), dtype=np.float64)
+        g = np.empty((self.num_gain, xs.shape[1]))
+        _gain_kernel(
+            hi, self.factor, self.num_gain == 1, d.ceiling_gain, d.window_samples,
+            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g,
+        )  # fmt: skip
+        buf = np.concatenate([self.delay, xs], axis=1)
+        delayed = buf[:, : xs.shape[1]]
+        self.delay = buf[:, buf.shape[1] - self.latency :].copy()
+        return delayed * g, g
+
+
 @register_processor
 class TruePeakLimiter(Processor):
     """Look-ahead brick-wall limiter whose output true peak stays at or below ``ceiling_dbtp``.
 
-    Latency: the oversampler's upsampling delay + look-ahead + 3 samples (see
-    :attr:`latency_samples`). :meth:`gain_reduction_db` gives the per-sample gain reduction of
-    the last :meth:`process` call.
+    Two stages: the main limiter (look-ahead ``lookahead_ms``, ceiling minus
+    :data:`SAFETY_MARGIN_DB`) and a safety stage that measures the true peak of the main stage's
+    *output* (so it sees the overshoot the gain curve itself makes) and removes what is left above
+    ``ceiling_dbtp - FINAL_MARGIN_DB`` with a 1 ms look-ahead (typically < 0.1 dB, rarely active).
+    :meth:`gain_reduction_db` gives the per-sample gain reduction of the last :meth:`process`.
     """
 
     kind: ClassVar[str] = "limiter"
@@ -271,9 +339,13 @@ class TruePeakLimiter(Processor):
     def __init__(self, params: LimiterParams, *, sample_rate: int, num_channels: int) -> None:
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
         self.design = design_limiter(params, sample_rate=self.sample_rate)
-        self._oversampler = Oversampler(params.oversample, self.num_channels, quality="standard")
-        self._num_gain = 1 if (params.stereo_link or self.num_channels == 1) else self.num_channels
-        self._latency = self._oversampler.upsample_latency_samples + self.design.window_samples + 1
+        num_gain = 1 if (params.stereo_link or self.num_channels == 1) else self.num_channels
+        self._main = _GainStage(
+            self.design, params.oversample, self.num_channels, num_gain, "standard"
+        )
+        self.safety_design = design_safety_stage(params, sample_rate=self.sample_rate)
+        self._safety = _GainStage(self.safety_design, 8, self.num_channels, num_gain, "high")
+        self._latency = self._main.latency + self._safety.latency
         self._last_gain: Float64Array = np.ones((self.num_channels, 0))
         self.reset()
 
@@ -282,24 +354,9 @@ class TruePeakLimiter(Processor):
         return self._latency
 
     def reset(self) -> None:
-        d = self.design
-        g = self._num_gain
-        self._oversampler.reset()
-        self._prev = np.zeros((g, 2))
-        self._qacc = np.zeros(g)
-        self._qring = np.zeros((g, 4))
-        self._dq_val = np.ones((g, d.window_samples + 1))
-        self._dq_idx = np.zeros((g, d.window_samples + 1), dtype=np.int64)
-        self._dq_head = np.zeros(g, dtype=np.int64)
-        self._dq_size = np.zeros(g, dtype=np.int64)
-        self._env = np.ones(g)
-        self._adapt = np.zeros(g)
-        self._box1 = np.ones((g, d.box1_samples))
-        self._box1_sum = np.full(g, float(d.box1_samples))
-        self._box2 = np.ones((g, d.box2_samples))
-        self._box2_sum = np.full(g, float(d.box2_samples))
-        self._counters = np.zeros(4, dtype=np.int64)
-        self._delay = np.zeros((self.num_channels, self._latency))
+        self._main.reset()
+        self._safety.reset()
+        self._gain_delay = np.ones((self._main.num_gain, self._safety.latency))
         self._last_gain = np.ones((self.num_channels, 0))
 
     def process(self, block: AudioArray) -> AudioArray:
@@ -307,24 +364,15 @@ class TruePeakLimiter(Processor):
         n = x.shape[1]
         out = np.empty_like(x)
         gains = np.empty((self.num_channels, n))
-        d = self.design
         for start in range(0, n, _CHUNK_SAMPLES):
             stop = min(n, start + _CHUNK_SAMPLES)
-            xs = x[:, start:stop].astype(np.float64) * d.input_gain
-            hi = np.asarray(self._oversampler.upsample(xs), dtype=np.float64)
-            g = np.empty((self._num_gain, stop - start))
-            _gain_kernel(
-                hi, self.params.oversample, self._num_gain == 1, d.ceiling_gain,
-                d.window_samples, d.release_coef_slow, d.release_coef_fast, d.adapt_coef,
-                self._prev, self._qacc, self._qring, self._dq_val, self._dq_idx,
-                self._dq_head, self._dq_size, self._env, self._adapt, self._box1,
-                self._box1_sum, self._box2, self._box2_sum, self._counters, g,
-            )  # fmt: skip
-            buf = np.concatenate([self._delay, xs], axis=1)
-            delayed = buf[:, : stop - start]
-            self._delay = buf[:, buf.shape[1] - self._latency :].copy()
-            out[:, start:stop] = delayed * g
-            gains[:, start:stop] = g
+            xs = x[:, start:stop].astype(np.float64) * self.design.input_gain
+            y1, g1 = self._main.run(xs)
+            y2, g2 = self._safety.run(y1)
+            gbuf = np.concatenate([self._gain_delay, g1], axis=1)
+            self._gain_delay = gbuf[:, gbuf.shape[1] - self._safety.latency :].copy()
+            out[:, start:stop] = y2
+            gains[:, start:stop] = gbuf[:, : stop - start] * g2
         self._last_gain = gains
         return out
 
