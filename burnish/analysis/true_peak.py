@@ -256,7 +256,8 @@ class TruePeakMeter:
             np.maximum(self._peaks, np.max(np.abs(x), axis=1), out=self._peaks)
             return
         for start in range(0, x.shape[1], _CHUNK_SAMPLES):  # cache-sized chunks
-            _peak_kernel(x[:, start : start + _CHUNK_SAMPLES], self._rev, self._history, self._peaks)
+            chunk = np.ascontiguousarray(x[:, start : start + _CHUNK_SAMPLES])
+            _peak_kernel(chunk, self._rev, self._history, self._peaks)
 
     def peak_per_channel(self) -> Array:
         """Largest absolute value of the oversampled signal per channel (linear, 1.0 = 0 dBTP)."""

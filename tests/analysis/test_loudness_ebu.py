@@ -96,6 +96,24 @@ def test_k_weighting_response_matches_48k_at_any_rate(sample_rate: int) -> None:
     np.testing.assert_allclose(20 * np.log10(np.abs(h)), 20 * np.log10(np.abs(h_ref)), atol=0.05)
 
 
+def test_k_weighting_kernel_equals_scipy_sosfilt_in_blocks() -> None:
+    from scipy import signal
+
+    from burnish.analysis.loudness import _k_weighting_kernel
+
+    x = white_noise(sample_rate=44100, duration_s=0.5, seed=1)
+    sos = design_k_weighting_sos(sample_rate=44100)
+    ref, _ = signal.sosfilt(sos, x, axis=-1, zi=np.zeros((2, 2, 2)))
+    zi = np.zeros((2, 2, 2))
+    parts = []
+    for start in range(0, x.shape[1], 1000):
+        block = np.ascontiguousarray(x[:, start : start + 1000])
+        y = np.empty_like(block)
+        _k_weighting_kernel(block, sos, zi, y)
+        parts.append(y)
+    np.testing.assert_allclose(np.concatenate(parts, axis=1), ref, rtol=0, atol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------
 # Tech 3341 cases 1-6 (integrated, plus M and S for 1-2)
 
