@@ -8,10 +8,14 @@ DEMO_OUT ?= demo-out
 
 .PHONY: demo test install system-deps lint typecheck bench clean
 
+# Debian packages the tests use as independent tools: ffmpeg/ffprobe (loudness, codecs),
+# cuetools (CUE sheet parsing).
 system-deps:
-	@command -v ffmpeg >/dev/null 2>&1 || { \
-	  echo "installing ffmpeg (Debian package) ..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg cuetools >/dev/null; }
+	@if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1 \
+	    || ! command -v cueprint >/dev/null 2>&1; then \
+	  echo "installing ffmpeg and cuetools (Debian packages) ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg cuetools >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,8 +36,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Two workers: the machines have two cores. Files stay whole on one worker (module fixtures).
 test: install lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: install
 	$(PY) bench/run_all.py
