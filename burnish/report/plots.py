@@ -57,7 +57,14 @@ class SpectrumTrace:
 
 
 def _pyplot() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from burnish.errors import BurnishError
+
+        raise BurnishError(
+            "plots need matplotlib: pip install 'burnish[report]'"
+        ) from None
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
