@@ -1,0 +1,590 @@
+"""Deliverables from a finished master: resampled, dithered, encoded, checked, tagged.
+
+:func:`deliver` makes one file per :class:`~burnish.delivery.destinations.Destination` from a
+stored master, without mastering again:
+
+1. **Source.** A master record (``OUTDIR/<name>.master.json``) names one output file per
+   version; the deliverables are derived from that file (by default the first version
+   rendered at 24 bits or more, so nothing is made from a dithered 16-bit file when a 24-bit
+   one exists). A plain audio file (a finished master) works too.
+2. **Validation first.** Destinations, metadata (ISRC, UPC/EAN check digits, artwork, text a
+   container can't hold) and ceilings are checked before any audio is rendered.
+3. **Lossless** (WAV, FLAC): the master streams through gain (only when a retry needs it),
+   soxr VHQ rate conversion (:class:`~burnish.dsp.resample.Resampler`) and, for 16 bits, the
+   seeded TPDF :class:`~burnish.dsp.dither.Dither` applied once, last (a 16-bit master that
+   needs no change is copied without a second dither). 24-bit output is rounded to the 24-bit
+   grid here, so what is measured is exactly what is written.
+4. **Lossy** (MP3, AAC, Opus): encoded with :func:`~burnish.io.codecs.encode_file`, decoded
+   and measured twice — burnish's BS.1770 meter and libavfilter's ebur128
+   (:func:`~burnish.io.ffmeter.ffmpeg_ebur128`). When either decoded true peak is above the
+   ceiling less a 0.02 dB guard, the pre-encode gain is lowered by the excess plus 0.1 dB and
+   the file is encoded again (at most :data:`MAX_ATTEMPTS` encodes).
+5. **Tags**: the release metadata plus ReplayGain 2.0 (track gain = -18 LUFS - integrated,
+   peak = decoded true peak, linear), ``R128_TRACK_GAIN`` for Opus (-23 LUFS - integrated,
+   Q7.8), and the Broadcast WAV ``bext`` v2 loudness fields, all from the deliverable itself.
+6. **Atomic**: everything is rendered and tagged in a hidden work folder inside ``out_dir``
+   and renamed into place only when every deliverable is done; after an error the output
+   folder holds nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from burnish.delivery.destinations import Destination, parse_destinations
+from burnish.delivery.release import check_release, release_metadata
+from burnish.errors import BurnishError, DeliveryError, ParameterError
+from burnish.io.files import AudioReader, AudioWriter, commit_temp, display_name
+from burnish.io.metadata import Metadata, write_tags
+
+#: Most encodes of one lossy deliverable (the first plus retries at a lower gain).
+MAX_ATTEMPTS = 4
+#: Lossy: a decoded true peak must be at least this far under the ceiling (decoders differ in
+#: the last hundredths of a dB; this keeps a player's decoder under the ceiling too).
+LOSSY_GUARD_DB = 0.02
+#: Lossy: extra gain reduction beyond the measured excess on a retry (codec noise moves).
+LOSSY_MARGIN_DB = 0.1
+#: Lossless: extra reduction beyond the excess when rate conversion raised the true peak.
+PCM_MARGIN_DB = 0.02
+#: Default ceiling for lossy deliverables of a plain audio file (no record, no target).
+DEFAULT_LOSSY_CEILING_DBTP = -1.0
+#: ReplayGain 2.0 and Opus R128 reference levels.
+REPLAYGAIN_REFERENCE_LUFS = -18.0
+R128_REFERENCE_LUFS = -23.0
+#: Seed of the 16-bit TPDF dither (fixed: the same master gives the same bits).
+DITHER_SEED = 0
+
+_BLOCK_FRAMES = 65536
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MasterSource:
+    """The finished master the deliverables are made from."""
+
+    path: str
+    sample_rate: int
+    num_channels: int
+    bit_depth: int | None  # None for a lossy file
+    is_float: bool
+    ceiling_dbtp: float  # default ceiling of lossless deliverables
+    lossy_ceiling_dbtp: float  # default ceiling of lossy deliverables
+    stem: str  # deliverable names start with it
+    version: str | None = None
+    target: str | None = None
+    record_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "sample_rate": self.sample_rate, "num_channels": self.num_channels,
+            "bit_depth": self.bit_depth, "ceiling_dbtp": self.ceiling_dbtp,
+            "lossy_ceiling_dbtp": self.lossy_ceiling_dbtp, "version": self.version,
+            "target": self.target, "record": self.record_path,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverableResult:
+    """One delivered file and what its decoded audio measured."""
+
+    destination: str
+    path: str
+    codec: str
+    container: str
+    sample_rate: int
+    bit_depth: int | None  # None for lossy codecs
+    bitrate_kbps: int | None
+    vbr_quality: int | None
+    num_channels: int
+    ceiling_dbtp: float
+    gain_db: float  # gain applied before encoding (0 unless a true-peak retry lowered it)
+    attempts: int
+    true_peak_dbtp: float  # the higher of the meters that measured the decoded file
+    own_true_peak_dbtp: float  # burnish's meter
+    independent_true_peak_dbtp: float | None  # libavfilter ebur128 (lossy deliverables)
+    integrated_lufs: float
+    independent_integrated_lufs: float | None
+    loudness_range_lu: float
+    dithered: bool
+    replaygain_track_gain_db: float | None
+    replaygain_track_peak: float | None
+    r128_track_gain_db: float | None
+    passed: bool
+    elapsed_s: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def lossy(self) -> bool:
+        return self.bit_depth is None
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(x: float | None) -> float | None:
+            if x is None or not math.isfinite(x):
+                return None
+            return round(float(x), 3)
+
+        return {
+            "destination": self.destination,
+            "file": os.path.basename(self.path),
+            "codec": self.codec,
+            "container": self.container,
+            "sample_rate": self.sample_rate,
+            "bit_depth": self.bit_depth,
+            "bitrate_kbps": self.bitrate_kbps,
+            "vbr_quality": self.vbr_quality,
+            "num_channels": self.num_channels,
+            "ceiling_dbtp": num(self.ceiling_dbtp),
+            "gain_db": num(self.gain_db),
+            "attempts": self.attempts,
+            "true_peak_dbtp": num(self.true_peak_dbtp),
+            "own_true_peak_dbtp": num(self.own_true_peak_dbtp),
+            "independent_true_peak_dbtp": num(self.independent_true_peak_dbtp),
+            "integrated_lufs": num(self.integrated_lufs),
+            "independent_integrated_lufs": num(self.independent_integrated_lufs),
+            "loudness_range_lu": num(self.loudness_range_lu),
+            "dithered": self.dithered,
+            "replaygain_track_gain_db": num(self.replaygain_track_gain_db),
+            "replaygain_track_peak": None if self.replaygain_track_peak is None
+            else round(self.replaygain_track_peak, 6),
+            "r128_track_gain_db": num(self.r128_track_gain_db),
+            "passed": self.passed,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "notes": list(self.notes),
+        }
+
+
+# -------------------------------------------------------------------------------------------
+# the source
+# -------------------------------------------------------------------------------------------
+def _is_record(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(64).lstrip().startswith(b"{")
+    except OSError:
+        return False
+
+
+def resolve_source(
+    master: str | os.PathLike[str], *, version: str | None = None
+) -> MasterSource:
+    """The master file behind ``master`` (a master record or an audio file) and its ceilings.
+
+    From a record: the latest revision's ``version`` (default: the first rendered at 24 bits
+    or more, else the first); ceilings from the version's render and target. From an audio
+    file: lossless ceiling = the file's own true peak (rounded up to 0.01 dB, at most 0 dBTP),
+    lossy ceiling = :data:`DEFAULT_LOSSY_CEILING_DBTP`.
+    """
+    path = Path(os.fspath(master))
+    name = display_name(path)
+    if not path.is_file():
+        raise DeliveryError(f"{name}: no such master record or audio file")
+    if _is_record(path):
+        return _source_from_record(path, version)
+    if version is not None:
+        raise ParameterError(f"version={version!r} applies to a master record, not to an audio file")
+    from burnish.analysis.loudness import measure_file
+
+    with AudioReader(path) as reader:
+        info = reader.info
+    tp = measure_file(path).true_peak_dbtp
+    ceiling = min(0.0, math.ceil(tp * 100.0 - 1e-6) / 100.0) if math.isfinite(tp) else 0.0
+    from burnish.assistant.master import safe_stem
+
+    return MasterSource(
+        path=os.fspath(path), sample_rate=info.sample_rate, num_channels=info.num_channels,
+        bit_depth=info.bit_depth, is_float=info.is_float, ceiling_dbtp=ceiling,
+        lossy_ceiling_dbtp=min(DEFAULT_LOSSY_CEILING_DBTP, ceiling),
+        stem=safe_stem(path),
+    )
+
+
+def _source_from_record(path: Path, version: str | None) -> MasterSource:
+    from burnish.assistant.master import load_record, safe_stem
+
+    name = display_name(path)
+    try:
+        record = load_record(path)
+        versions: list[dict[str, Any]] = record["revisions"][-1]["versions"]
+    except DeliveryError:
+        raise
+    except BurnishError as exc:
+        raise DeliveryError(str(exc)) from None
+    except (KeyError, IndexError, TypeError):
+        raise DeliveryError(f"{name}: the master record has no rendered versions") from None
+    names = [str(v.get("name")) for v in versions]
+    if not versions:
+        raise DeliveryError(f"{name}: the master record has no rendered versions")
+    if version is None:
+        chosen = next((v for v in versions if (v.get("render", {}).get("bit_depth") or 24) >= 24),
+                      versions[0])
+    else:
+        found = [v for v in versions if v.get("name") == version]
+        if not found:
+            raise DeliveryError(
+                f"{name}: no version {version!r} in the master record (versions: {', '.join(names)})"
+            )
+        chosen = found[0]
+    try:
+        out = path.parent / str(chosen["output"])
+        render = chosen["render"]
+        ceiling = float(render["ceiling_dbtp"])
+        target = chosen.get("settings", {}).get("target", {})
+        lossy_ceiling = float(target.get("ceiling_dbtp", ceiling))
+    except (KeyError, TypeError, ValueError):
+        raise DeliveryError(
+            f"{name}: version {chosen.get('name')!r} has no output or ceiling in the record"
+        ) from None
+    if not out.is_file():
+        raise DeliveryError(
+            f"{display_name(out)}: the master of version {chosen.get('name')!r} is missing"
+        )
+    with AudioReader(out) as reader:
+        info = reader.info
+    mix = record.get("mix", {}).get("path") or out
+    return MasterSource(
+        path=os.fspath(out), sample_rate=info.sample_rate, num_channels=info.num_channels,
+        bit_depth=info.bit_depth, is_float=info.is_float, ceiling_dbtp=ceiling,
+        lossy_ceiling_dbtp=lossy_ceiling, stem=safe_stem(mix), version=str(chosen.get("name")),
+        target=str(target.get("name")) if target.get("name") else None,
+        record_path=os.fspath(path),
+    )
+
+
+# -------------------------------------------------------------------------------------------
+# rendering
+# -------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Measured:
+    own: Any  # LoudnessResult
+    independent: Any | None = None  # FfmpegLoudness
+
+    @property
+    def true_peak_dbtp(self) -> float:
+        tp = float(self.own.true_peak_dbtp)
+        if self.independent is not None:
+            tp = max(tp, float(self.independent.true_peak_dbtp))
+        return tp
+
+
+def _quantize(block: npt.NDArray[np.floating], bit_depth: int) -> npt.NDArray[np.floating]:
+    """Round to the ``bit_depth`` grid (what the file will hold), clipped to full scale."""
+    scale = float(2 ** (bit_depth - 1))
+    return np.clip(np.round(block * scale), -scale, scale - 1.0) / scale
+
+
+def _gained_blocks(
+    reader: AudioReader, gain_db: float
+) -> Iterable[npt.NDArray[np.floating]]:
+    gain = 10.0 ** (gain_db / 20.0)
+    for block in reader.blocks(_BLOCK_FRAMES):
+        yield block * gain if gain_db != 0.0 else block
+
+
+def _render_pcm(
+    src: MasterSource, dest: Destination, out_path: str, *, sample_rate: int, gain_db: float,
+    seed: int,
+) -> tuple[_Measured, bool]:
+    """Write a WAV/FLAC deliverable; returns its measurement and whether it was dithered."""
+    from burnish.analysis.loudness import LoudnessMeter
+    from burnish.dsp.dither import Dither, DitherParams
+    from burnish.dsp.resample import ResampleParams, Resampler
+
+    bit_depth = cast(int, dest.bit_depth)
+    untouched = gain_db == 0.0 and sample_rate == src.sample_rate
+    # a 16-bit master needing no change is already dithered: copy it, don't dither twice
+    dither_on = bit_depth == 16 and not (untouched and src.bit_depth == 16 and not src.is_float)
+    with AudioReader(src.path) as reader:
+        channels = reader.info.num_channels
+        resampler = None
+        if sample_rate != src.sample_rate:
+            resampler = Resampler(ResampleParams(target_sample_rate=sample_rate, quality="VHQ"),
+                                  sample_rate=src.sample_rate, num_channels=channels)
+        dither = (Dither(DitherParams(bit_depth=16, shape="tpdf", seed=seed),
+                         sample_rate=sample_rate, num_channels=channels) if dither_on else None)
+        meter = LoudnessMeter(sample_rate=sample_rate, num_channels=channels)
+        with AudioWriter(out_path, sample_rate=sample_rate, num_channels=channels,
+                         bit_depth=bit_depth, format=dest.codec.upper()) as writer:
+
+            def emit(block: npt.NDArray[np.floating]) -> None:
+                if block.shape[1] == 0:
+                    return
+                out = dither.process(block) if dither is not None else _quantize(block, bit_depth)
+                meter.update(out)
+                writer.write(out)
+
+            for block in _gained_blocks(reader, gain_db):
+                emit(resampler.process(block) if resampler is not None else block)
+            if resampler is not None:
+                emit(resampler.flush())
+    return _Measured(meter.result()), dither_on
+
+
+def _render_lossy(
+    src: MasterSource, dest: Destination, out_path: str, *, sample_rate: int, gain_db: float,
+    work_dir: str,
+) -> _Measured:
+    """Encode a lossy deliverable, decode it and measure it with both meters."""
+    from burnish.analysis.loudness import measure_file
+    from burnish.io.codecs import encode_file
+    from burnish.io.ffmeter import ffmpeg_ebur128
+
+    source = src.path
+    gained: str | None = None
+    try:
+        if gain_db != 0.0:
+            # the encoder reads a file in blocks: hand it a gained 32-bit float copy
+            gained = os.path.join(work_dir, f".gain.{dest.name}.wav")
+            with AudioReader(src.path) as reader, AudioWriter(
+                gained, sample_rate=src.sample_rate, num_channels=reader.info.num_channels,
+                bit_depth=32, format="WAV",
+            ) as writer:
+                for block in _gained_blocks(reader, gain_db):
+                    writer.write(block)
+            source = gained
+        encode_file(source, out_path, codec=cast(Any, dest.codec), sample_rate=sample_rate,
+                    bitrate_kbps=dest.bitrate_kbps, vbr_quality=dest.vbr_quality)
+    finally:
+        if gained is not None and os.path.exists(gained):
+            os.unlink(gained)
+    return _Measured(measure_file(out_path), ffmpeg_ebur128(out_path))
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _tags_for(md: Metadata, dest: Destination, measured: _Measured) -> Metadata:
+    """``md`` plus the loudness tags computed from the deliverable."""
+    own = measured.own
+    integrated = _finite(own.integrated_lufs)
+    tp = measured.true_peak_dbtp
+    rg_gain = None if integrated is None else REPLAYGAIN_REFERENCE_LUFS - integrated
+    r128 = None if integrated is None else R128_REFERENCE_LUFS - integrated
+    out = replace(
+        md,
+        replaygain_track_gain_db=None if rg_gain is None else round(rg_gain, 2),
+        replaygain_track_peak=round(10.0 ** (tp / 20.0), 6) if math.isfinite(tp) else 0.0,
+        r128_track_gain_db=r128 if dest.codec == "opus" else None,
+    )
+    if dest.codec == "wav":
+        out = replace(
+            out,
+            artwork_path=None,  # RIFF has no standard picture chunk
+            integrated_lufs=integrated,
+            loudness_range_lu=_finite(own.lra_lu),
+            true_peak_dbtp=_finite(tp),
+            max_momentary_lufs=_finite(own.max_momentary_lufs),
+            max_short_term_lufs=_finite(own.max_short_term_lufs),
+        )
+    return out
+
+
+def _make(
+    src: MasterSource, dest: Destination, tmp_path: str, *, ceiling_dbtp: float, md: Metadata,
+    work_dir: str, seed: int, say: Progress,
+) -> DeliverableResult:
+    t0 = time.perf_counter()
+    rate = dest.output_sample_rate(src.sample_rate)
+    gain_db = 0.0
+    notes: list[str] = []
+    limit = ceiling_dbtp - LOSSY_GUARD_DB if dest.lossy else ceiling_dbtp + 1e-9
+    measured: _Measured | None = None
+    dithered = False
+    attempts = 0
+    passed = False
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = attempt
+        say(f"{dest.name}: {'encoding' if dest.lossy else 'rendering'} (attempt {attempt})", 0.0)
+        if dest.lossy:
+            measured = _render_lossy(src, dest, tmp_path, sample_rate=rate, gain_db=gain_db,
+                                     work_dir=work_dir)
+        else:
+            measured, dithered = _render_pcm(src, dest, tmp_path, sample_rate=rate,
+                                             gain_db=gain_db, seed=seed)
+        tp = measured.true_peak_dbtp
+        if not math.isfinite(tp) or tp <= limit:
+            passed = True
+            break
+        if attempt == MAX_ATTEMPTS:
+            break
+        step = tp - limit + (LOSSY_MARGIN_DB if dest.lossy else PCM_MARGIN_DB)
+        gain_db = round(gain_db - step, 4)
+    if measured is None:  # pragma: no cover - the loop runs at least once
+        raise RuntimeError("no attempt was made")
+    if gain_db != 0.0:
+        notes.append(f"gain {gain_db:+.2f} dB before {'encoding' if dest.lossy else 'writing'}"
+                     f" to keep the decoded true peak under {ceiling_dbtp:.2f} dBTP")
+    if not passed:
+        notes.append(f"decoded true peak {measured.true_peak_dbtp:.2f} dBTP is still over the"
+                     f" {ceiling_dbtp:.2f} dBTP ceiling after {attempts} attempts")
+    if dest.bit_depth is not None and src.bit_depth is not None and src.bit_depth < dest.bit_depth:
+        notes.append(f"made from a {src.bit_depth}-bit master: the extra bits carry nothing")
+    if dest.codec == "wav" and md.artwork_path is not None:
+        notes.append("artwork not embedded (WAV has no standard picture chunk)")
+    tagged = _tags_for(md, dest, measured)
+    say(f"{dest.name}: tagging", 0.9)
+    write_tags(tmp_path, tagged)
+    ind = measured.independent
+    return DeliverableResult(
+        destination=dest.name,
+        path=tmp_path,
+        codec=dest.codec,
+        container=dest.container,
+        sample_rate=rate,
+        bit_depth=dest.bit_depth,
+        bitrate_kbps=dest.bitrate_kbps,
+        vbr_quality=dest.vbr_quality,
+        num_channels=src.num_channels,
+        ceiling_dbtp=ceiling_dbtp,
+        gain_db=gain_db,
+        attempts=attempts,
+        true_peak_dbtp=measured.true_peak_dbtp,
+        own_true_peak_dbtp=float(measured.own.true_peak_dbtp),
+        independent_true_peak_dbtp=None if ind is None else float(ind.true_peak_dbtp),
+        integrated_lufs=float(measured.own.integrated_lufs),
+        independent_integrated_lufs=None if ind is None else float(ind.integrated_lufs),
+        loudness_range_lu=float(measured.own.lra_lu),
+        dithered=dithered,
+        replaygain_track_gain_db=tagged.replaygain_track_gain_db,
+        replaygain_track_peak=tagged.replaygain_track_peak,
+        r128_track_gain_db=tagged.r128_track_gain_db,
+        passed=passed,
+        elapsed_s=time.perf_counter() - t0,
+        notes=tuple(notes),
+    )
+
+
+# -------------------------------------------------------------------------------------------
+# the public entry point
+# -------------------------------------------------------------------------------------------
+def deliverable_name(stem: str, dest: Destination) -> str:
+    """``<stem>.<destination>.<ext>``, e.g. ``song.mp3v0.mp3``, ``song.cd.wav``."""
+    return f"{stem}.{dest.name}.{dest.extension}"
+
+
+def deliver(
+    master: str | os.PathLike[str],
+    destinations: str | Sequence[str | Destination],
+    *,
+    out_dir: str | os.PathLike[str],
+    metadata: Metadata | None = None,
+    version: str | None = None,
+    ceiling_dbtp: float | None = None,
+    stem: str | None = None,
+    dither_seed: int = DITHER_SEED,
+    progress: Progress | None = None,
+) -> list[DeliverableResult]:
+    """Make the deliverables of ``destinations`` from a stored master, in ``out_dir``.
+
+    Parameters
+    ----------
+    master
+        A master record (``<name>.master.json``) or a finished master audio file.
+    destinations
+        ``"streaming,cd,mp3"``, or a list of names and/or
+        :class:`~burnish.delivery.destinations.Destination` objects.
+    metadata
+        Release tags (title, artist, ISRC, UPC/EAN, artwork ...); its loudness fields are
+        ignored: ReplayGain, R128 and bext loudness are measured from each deliverable.
+    version
+        Which version of a master record (default: the first 24-bit one).
+    ceiling_dbtp
+        Overrides the default ceiling of every deliverable whose destination has none.
+    stem
+        Deliverable names start with it (default: the mix's name, or the file's).
+    dither_seed
+        Seed of the 16-bit TPDF dither (fixed by default: reruns are bit-identical).
+
+    Returns one :class:`DeliverableResult` per destination, in order; their files are in
+    ``out_dir`` together with ``<stem>.delivery.json``. Raises
+    :class:`~burnish.errors.DeliveryError` (or ParameterError) before rendering for bad
+    metadata or arguments; after any error ``out_dir`` holds nothing new.
+    """
+    say: Progress = progress or (lambda stage, frac: None)
+    dests = parse_destinations(destinations)
+    if ceiling_dbtp is not None and not (
+        isinstance(ceiling_dbtp, (int, float)) and -12.0 <= ceiling_dbtp <= 0.0
+    ):
+        raise ParameterError(f"ceiling_dbtp={ceiling_dbtp!r} must be in [-12, 0] dBTP")
+    if isinstance(dither_seed, bool) or not isinstance(dither_seed, int) or dither_seed < 0:
+        raise ParameterError(f"dither_seed={dither_seed!r} must be a whole number >= 0")
+    md = release_metadata(metadata) if metadata is not None else Metadata()
+    check_release(md, [d.codec for d in dests])
+    src = resolve_source(master, version=version)
+    if stem is not None and (not stem or os.sep in stem or stem.startswith(".")):
+        raise ParameterError(f"stem={stem!r} must be a plain file name start (no folder, no dot)")
+    base = stem or src.stem
+    out = Path(os.fspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    finals = [out / deliverable_name(base, d) for d in dests]
+    for final in finals:
+        if final.exists() and os.path.samefile(final, src.path):
+            raise DeliveryError(
+                f"{display_name(final)}: would overwrite the master it is made from;"
+                " choose another output folder"
+            )
+    work = tempfile.mkdtemp(prefix=".burnish-deliver-", dir=out)
+    try:
+        made: list[DeliverableResult] = []
+        for i, (dest, final) in enumerate(zip(dests, finals)):
+            ceiling = dest.ceiling_dbtp
+            if ceiling is None:
+                ceiling = ceiling_dbtp
+            if ceiling is None:
+                ceiling = src.lossy_ceiling_dbtp if dest.lossy else src.ceiling_dbtp
+            say(f"{dest.name}", i / len(dests))
+            made.append(_make(src, dest, os.path.join(work, final.name), ceiling_dbtp=ceiling,
+                              md=md, work_dir=work, seed=dither_seed, say=say))
+        results = [replace(r, path=os.fspath(final)) for r, final in zip(made, finals)]
+        record_tmp = os.path.join(work, f"{base}.delivery.json")
+        with open(record_tmp, "w", encoding="utf-8") as f:
+            json.dump(_delivery_record(src, dests, results), f, indent=2)
+            f.write("\n")
+        for r, final in zip(made, finals):
+            commit_temp(r.path, final)
+        commit_temp(record_tmp, out / f"{base}.delivery.json")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    say("done", 1.0)
+    return results
+
+
+def _delivery_record(
+    src: MasterSource, dests: Sequence[Destination], results: Sequence[DeliverableResult]
+) -> dict[str, Any]:
+    from burnish import __version__
+
+    return {
+        "format": "burnish-delivery",
+        "version": 1,
+        "burnish_version": __version__,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "source": src.to_dict(),
+        "destinations": [d.to_dict() for d in dests],
+        "deliverables": [r.to_dict() for r in results],
+    }
+
+
+__all__ = [
+    "DEFAULT_LOSSY_CEILING_DBTP",
+    "DeliverableResult",
+    "MasterSource",
+    "deliver",
+    "deliverable_name",
+    "resolve_source",
+]
