@@ -399,7 +399,10 @@ def decide(
         decisions.append(Decision("compression", "none", why))
 
     # 4. stereo -----------------------------------------------------------------------------
-    if stereo and not mastered:
+    if stereo and reference is not None:
+        decisions.append(Decision("stereo", "width matched by the side EQ",
+                                  "the side curve follows the reference band by band"))
+    elif stereo and not mastered:
         corr = profile.low_band_correlation
         low = centers < 120.0
         side_low = float(np.max(profile.side_db[: len(centers)][low])) if low.any() else -200.0

@@ -188,10 +188,12 @@ def master(
             plan = decide(profile, settings, curve_db=curve, reference=ref_profile)
             if ref_profile is not None and job.match_reference_loudness:
                 plan.target_lufs = ref_profile.integrated_lufs + settings.adjustments.loudness_lu
-                plan.decisions.append(Decision(
-                    "loudness", f"match the reference's loudness: {plan.target_lufs:.1f} LUFS",
+                matched = Decision(
+                    "loudness", f"gain into a true-peak limiter, ceiling {plan.ceiling_dbtp:.1f}"
+                    f" dBTP, aiming at the reference's {plan.target_lufs:.1f} LUFS",
                     "no target loudness was given, so the master is as loud as the reference"
-                    f" ({ref_profile.integrated_lufs:.1f} LUFS)"))
+                    f" ({ref_profile.integrated_lufs:.1f} LUFS)")
+                plan.decisions = [matched if d.step == "loudness" else d for d in plan.decisions]
             base = f"{stem}.{name}{suffix}"
             out_path = out_dir / f"{base}.{job.output_format}"
 
