@@ -1,0 +1,1062 @@
+"""Restoration: declick, declip, denoise (hiss) and dehum, as streaming processors.
+
+All four work in fixed internal hops (see :class:`_HopProcessor`): input is buffered, and each
+hop of ``hop_samples`` is processed with a fixed amount of history before it and look-ahead
+after it. Every decision is therefore a function of the hop index only, so the block size of
+the caller never changes a bit; the price is a fixed latency of ``hop + look-ahead`` samples,
+reported by ``latency_samples`` (the chain compensates).
+
+Methods (docs/restoration.md has the details, citations and measured results):
+
+- ``declick``: forward and backward linear-prediction (AR) residuals against a robust local
+  level (median over 256-sample sub-blocks); a sample is a click sample when *both* residuals
+  stand out (an impulse excites the forward residual after it and the backward one before it,
+  so only the impulse itself is high in both). Runs no longer than ``max_click_ms`` are replaced
+  by least-squares AR interpolation (Janssen, Veldhuis & Vries 1986; Vaseghi 2006 ch. 13); longer
+  runs are musical transients and are left alone.
+- ``declip``: clipped runs are samples at or above ``threshold`` times the clip level (given, or
+  detected as the level of flat runs of 3+ equal samples); they are reconstructed by
+  least-squares AR interpolation under the constraint that a restored sample lies beyond the
+  clip level with the run's sign (an active-set loop: violating samples are fixed on a bound
+  just beyond the clip level and the rest re-solved). The output is scaled by ``-headroom_db``.
+- ``denoise``: STFT (sqrt-Hann, 75 % overlap) with the MMSE log-spectral amplitude gain
+  (Ephraim & Malah 1985), decision-directed a-priori SNR, gain floored at ``-reduction_db``;
+  the noise power spectrum comes from minimum statistics (Martin 2001) smoothed across frequency,
+  or from a given time range.
+- ``dehum``: mains hum is estimated as sinusoids at the harmonics of 50 or 60 Hz (detected
+  automatically, or given) by windowed least squares around each hop boundary, with a fine
+  frequency search that follows drift, and subtracted (interpolated between hop boundaries).
+  Only the hum lines are touched: music a few hertz away is left as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+from scipy import fft as sp_fft
+from scipy import special as sp_special
+
+from burnish.audio import AudioArray, check_audio
+from burnish.audio import check_sample_rate as check_audio_rate
+from burnish.dsp.base import Processor, check_choice, check_range, offline, register_processor
+from burnish.errors import ParameterError
+from burnish.units import db_to_gain
+
+Array = npt.NDArray[np.float64]
+
+# --------------------------------------------------------------------------------------------
+# fixed-hop framing shared by the four processors
+
+
+class _HopProcessor(Processor):
+    """Buffers input into fixed hops; subclasses implement :meth:`_process_hop`.
+
+    The work buffer holds ``history`` samples before the current hop, the hop, and ``lookahead``
+    samples after it. ``_in`` keeps the input; ``_out`` starts as a copy of it and may be
+    modified anywhere from the hop on (repairs that reach into the look-ahead persist into the
+    next hop). The hop's output is what ``_process_hop`` returns.
+    """
+
+    def _setup_framing(
+        self, *, history: int, hop: int, lookahead: int, output_delay: int = 0
+    ) -> None:
+        self._history = int(history)
+        self._hop = int(hop)
+        self._lookahead = int(lookahead)
+        self._output_delay = int(output_delay)
+        self.reset()
+
+    @property
+    def latency_samples(self) -> int:
+        """Hop plus look-ahead (plus any delay of the hop's output, e.g. an STFT's), in samples."""
+        return self._hop + self._lookahead + self._output_delay
+
+    def reset(self) -> None:
+        """Forget everything: buffers back to silence, hop counter to zero."""
+        c = self.num_channels
+        self._in = np.zeros((c, self._history))
+        self._out = np.zeros((c, self._history))
+        self._ready = np.zeros((c, self._hop + self._lookahead))
+        self._hop_index = 0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        """Subclass state reset."""
+
+    def _process_hop(self, x_in: Array, x_out: Array) -> Array:
+        """Process one hop. ``x_in``/``x_out`` span history + hop + look-ahead; return the hop."""
+        raise NotImplementedError
+
+    def process(self, block: AudioArray) -> AudioArray:
+        """Process one block ``(channels, samples)``; output delayed by ``latency_samples``."""
+        x = check_audio(block, num_channels=self.num_channels)
+        n = x.shape[1]
+        if n == 0:
+            return x.copy()
+        xf = x.astype(np.float64)
+        self._in = np.concatenate([self._in, xf], axis=1)
+        self._out = np.concatenate([self._out, xf], axis=1)
+        span = self._history + self._hop + self._lookahead
+        outputs = [self._ready]
+        start = 0
+        while self._in.shape[1] - start >= span:
+            x_in = self._in[:, start : start + span]
+            x_out = self._out[:, start : start + span]
+            outputs.append(self._process_hop(x_in, x_out))
+            self._hop_index += 1
+            start += self._hop
+        if start:
+            self._in = self._in[:, start:].copy()
+            self._out = self._out[:, start:].copy()
+        ready = np.concatenate(outputs, axis=1) if len(outputs) > 1 else self._ready
+        out, self._ready = ready[:, :n], ready[:, n:]
+        return out.astype(x.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# linear prediction kernels
+
+
+@njit(cache=True)
+def _levinson(r: Array, order: int) -> Array:  # pragma: no cover - compiled
+    """AR coefficients ``a`` (``a[0] = 1``) from autocorrelation ``r[0..order]`` (Levinson)."""
+    a = np.zeros(order + 1)
+    a[0] = 1.0
+    err = r[0]
+    if err <= 0.0:
+        return a
+    tmp = np.zeros(order + 1)
+    for i in range(1, order + 1):
+        acc = r[i]
+        for j in range(1, i):
+            acc += a[j] * r[i - j]
+        k = -acc / err
+        if not (abs(k) < 1.0):
+            break
+        for j in range(i):
+            tmp[j] = a[j]
+        for j in range(1, i):
+            a[j] = tmp[j] + k * tmp[i - j]
+        a[i] = k
+        err *= 1.0 - k * k
+        if err <= 1e-14 * r[0]:
+            break
+    return a
+
+
+@njit(cache=True)
+def _masked_autocorr(x: Array, lo: int, hi: int, missing: npt.NDArray[np.bool_], order: int) -> Array:  # pragma: no cover
+    """Autocorrelation at lags 0..order over ``x[lo:hi]``, using only pairs of present samples.
+
+    Each lag is normalised by its pair count and tapered (Gaussian lag window, plus a -40 dB
+    white floor) so that the sequence stays positive definite.
+    """
+    r = np.zeros(order + 1)
+    for k in range(order + 1):
+        s = 0.0
+        cnt = 0
+        for n in range(lo, hi - k):
+            if not missing[n] and not missing[n + k]:
+                s += x[n] * x[n + k]
+                cnt += 1
+        if cnt > 0:
+            r[k] = s / cnt
+    for k in range(1, order + 1):
+        r[k] *= math.exp(-0.5 * (k / (2.0 * order)) ** 2)
+    r[0] *= 1.0001
+    return r
+
+
+@njit(cache=True)
+def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Array:  # pragma: no cover
+    """Least-squares AR interpolation: the values at ``unknown[:nu]`` that minimise the
+    prediction error ``sum_n (sum_m a[m] x[n - m])**2`` given every other sample of ``x``.
+
+    ``x`` must hold ``order`` samples of context on each side of the unknowns; the unknowns'
+    current values in ``x`` are ignored. Returns the solution (length ``nu``).
+    """
+    p = a.shape[0] - 1
+    lo = unknown[0]
+    hi = unknown[nu - 1] + p  # last prediction-error index
+    xk = x.copy()
+    for i in range(nu):
+        xk[unknown[i]] = 0.0
+    # prediction error of the known part
+    m = hi - lo + 1
+    ek = np.zeros(m)
+    for n in range(lo, hi + 1):
+        s = 0.0
+        for j in range(p + 1):
+            idx = n - j
+            if 0 <= idx < xk.shape[0]:
+                s += a[j] * xk[idx]
+        ek[n - lo] = s
+    ra = np.zeros(p + 1)
+    for d in range(p + 1):
+        s = 0.0
+        for j in range(p + 1 - d):
+            s += a[j] * a[j + d]
+        ra[d] = s
+    mat = np.zeros((nu, nu))
+    b = np.zeros(nu)
+    for i in range(nu):
+        ui = unknown[i]
+        for jj in range(nu):
+            d = abs(ui - unknown[jj])
+            if d <= p:
+                mat[i, jj] = ra[d]
+        s = 0.0
+        for j in range(p + 1):
+            s += a[j] * ek[ui + j - lo]
+        b[i] = -s
+    for i in range(nu):
+        mat[i, i] += 1e-9 * ra[0]
+    return np.linalg.solve(mat, b)
+
+
+@njit(cache=True)
+def _interpolate_gap(
+    y: Array, gs: int, ge: int, missing: npt.NDArray[np.bool_], order: int, context: int
+) -> None:  # pragma: no cover - compiled
+    """Replace ``y[gs:ge]`` by least-squares AR interpolation from the context around it."""
+    n = y.shape[0]
+    lo = max(0, gs - context)
+    hi = min(n, ge + context)
+    p = min(order, (hi - lo - (ge - gs)) // 4)
+    if p < 2 or gs - lo < p or hi - ge < p:
+        return
+    r = _masked_autocorr(y, lo, hi, missing, p)
+    a = _levinson(r, p)
+    seg = y[gs - p : ge + p].copy()
+    nu = ge - gs
+    unknown = np.arange(p, p + nu).astype(np.int64)
+    sol = _ar_solve(seg, unknown, nu, a)
+    for i in range(nu):
+        y[gs + i] = sol[i]
+
+
+# --------------------------------------------------------------------------------------------
+# declick
+
+
+@dataclass(frozen=True, slots=True)
+class DeclickParams:
+    """Click removal.
+
+    ``sensitivity`` in [0.1, 10] divides the detection threshold (2.0 finds clicks half as
+    prominent); ``max_click_ms`` in [0.05, 5] is the longest run repaired (longer disturbances
+    are taken for musical transients); ``ar_order`` in [8, 64] is the linear-prediction order of
+    the interpolation.
+    """
+
+    sensitivity: float = 1.0
+    max_click_ms: float = 2.0
+    ar_order: int = 32
+
+    def __post_init__(self) -> None:
+        check_range("sensitivity", self.sensitivity, 0.1, 10.0)
+        check_range("max_click_ms", self.max_click_ms, 0.05, 5.0)
+        check_range("ar_order", self.ar_order, 8, 64)
+
+
+#: Detection: a sample is a click sample when both residuals exceed this many robust sigmas.
+DECLICK_THRESHOLD = 10.0
+#: AR order of the detector's predictor.
+DECLICK_DETECT_ORDER = 20
+#: Sub-block of the robust level (samples).
+DECLICK_SUB_SAMPLES = 256
+#: Samples of context on each side for the interpolation's AR estimate.
+DECLICK_CONTEXT_SAMPLES = 256
+
+
+@njit(cache=True)
+def _declick_hop(
+    y: Array,
+    hist: int,
+    hop: int,
+    order: int,
+    threshold: float,
+    max_len: int,
+    sub: int,
+    context: int,
+    first_valid: int,
+) -> int:  # pragma: no cover - compiled
+    """Detect clicks starting in ``y[:, hist:hist+hop]`` and repair them in place.
+
+    ``first_valid`` is the first index holding real input (earlier samples are the silent
+    history before the stream). Returns the number of repaired runs.
+    """
+    c_n, n = y.shape
+    pd = DECLICK_DETECT_ORDER
+    flags = np.zeros(n, dtype=np.bool_)
+    for c in range(c_n):
+        x = y[c]
+        lo = max(first_valid, 0)
+        if n - lo < 4 * pd:
+            continue
+        nomiss = np.zeros(n, dtype=np.bool_)
+        r = _masked_autocorr(x, lo, n, nomiss, pd)
+        if r[0] <= 0.0:
+            continue
+        a = _levinson(r, pd)
+        ef = np.zeros(n)
+        eb = np.zeros(n)
+        for i in range(lo + pd, n):
+            s = 0.0
+            for j in range(pd + 1):
+                s += a[j] * x[i - j]
+            ef[i] = s
+        for i in range(lo, n - pd):
+            s = 0.0
+            for j in range(pd + 1):
+                s += a[j] * x[i + j]
+            eb[i] = s
+        nb = (n + sub - 1) // sub
+        med = np.zeros(nb)
+        for k in range(nb):
+            p0 = max(k * sub, lo + pd)
+            p1 = min((k + 1) * sub, n - pd)
+            if p1 - p0 < 16:
+                med[k] = -1.0
+                continue
+            med[k] = np.median(np.abs(ef[p0:p1]))
+        for i in range(hist, n):
+            if i < lo + pd or i >= n - pd:
+                continue
+            k = i // sub
+            lev = med[k]
+            if k > 0:
+                lev = max(lev, med[k - 1])
+            if k + 1 < nb:
+                lev = max(lev, med[k + 1])
+            if lev <= 0.0:
+                continue
+            lev = lev / 0.6745
+            if abs(ef[i]) > threshold * lev and abs(eb[i]) > threshold * lev:
+                flags[i] = True
+    repaired = 0
+    i = hist
+    while i < hist + hop:
+        if not flags[i]:
+            i += 1
+            continue
+        j = i
+        k = i + 1
+        while k < n and k < i + max_len + 3:  # merge flags up to 2 samples apart
+            if flags[k]:
+                j = k
+            elif k - j > 2:
+                break
+            k += 1
+        gs = i - 1 if i > hist else i
+        ge = j + 2
+        if ge - gs <= max_len + 2:
+            missing = np.zeros(n, dtype=np.bool_)
+            missing[gs:ge] = True
+            for c in range(c_n):
+                _interpolate_gap(y[c], gs, ge, missing, order, context)
+            repaired += 1
+        i = j + 1
+    return repaired
+
+
+@register_processor
+class Declicker(_HopProcessor):
+    """Detect and interpolate clicks (see :class:`DeclickParams`). Latency: 2048 samples."""
+
+    kind: ClassVar[str] = "declick"
+    params_type: ClassVar[type] = DeclickParams
+    params: DeclickParams
+
+    HISTORY = 512
+    HOP = 1024
+    LOOKAHEAD = 1024
+
+    def __init__(self, params: DeclickParams, *, sample_rate: int, num_channels: int) -> None:
+        super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
+        self._max_len = max(1, int(round(params.max_click_ms * 1e-3 * self.sample_rate)))
+        self.clicks_repaired = 0
+        self._setup_framing(history=self.HISTORY, hop=self.HOP, lookahead=self.LOOKAHEAD)
+
+    def _reset_state(self) -> None:
+        self.clicks_repaired = 0
+
+    def _process_hop(self, x_in: Array, x_out: Array) -> Array:
+        first_valid = self._history - self._hop_index * self._hop
+        y = np.ascontiguousarray(x_out)
+        self.clicks_repaired += _declick_hop(
+            y, self._history, self._hop, self.params.ar_order,
+            DECLICK_THRESHOLD / self.params.sensitivity, self._max_len, DECLICK_SUB_SAMPLES,
+            DECLICK_CONTEXT_SAMPLES, first_valid,
+        )
+        x_out[:] = y
+        return x_out[:, self._history : self._history + self._hop].copy()
+
+
+# --------------------------------------------------------------------------------------------
+# declip
+
+
+@dataclass(frozen=True, slots=True)
+class DeclipParams:
+    """Clipping repair.
+
+    ``threshold`` in [0.5, 1]: samples at or above this fraction of the clip level count as
+    clipped. ``clip_level`` in [0, 2]: the clip level (linear full scale); 0 detects it as the
+    level of flat runs (3+ equal samples at the stream's peak). ``headroom_db`` in [0, 24]: the
+    output is scaled by ``-headroom_db`` so restored peaks have room. ``max_run_ms`` in [0.1, 20]:
+    longer clipped runs are only lifted to the bound, not interpolated. ``ar_order`` in [8, 64].
+    """
+
+    threshold: float = 0.99
+    clip_level: float = 0.0
+    headroom_db: float = 6.0
+    max_run_ms: float = 10.0
+    ar_order: int = 32
+
+    def __post_init__(self) -> None:
+        check_range("threshold", self.threshold, 0.5, 1.0)
+        check_range("clip_level", self.clip_level, 0.0, 2.0)
+        check_range("headroom_db", self.headroom_db, 0.0, 24.0)
+        check_range("max_run_ms", self.max_run_ms, 0.1, 20.0)
+        check_range("ar_order", self.ar_order, 8, 64)
+
+
+#: A run of this many equal samples (|x|) at the peak reveals the clip level.
+DECLIP_FLAT_RUN = 3
+#: Lowest clip level the detector accepts (linear).
+DECLIP_MIN_LEVEL = 0.1
+#: Restored samples lie at least this fraction beyond the clip level (a half-sine over the run),
+#: so that no flat run is left.
+DECLIP_BOUND_RISE = 0.02
+DECLIP_CONTEXT_SAMPLES = 512
+
+
+@njit(cache=True)
+def _detect_clip_level(x: Array, level: float, first_valid: int) -> float:  # pragma: no cover
+    """Raise ``level`` to the magnitude of any run of 3+ equal samples at the buffer's peak."""
+    c_n, n = x.shape
+    peak = 0.0
+    for c in range(c_n):
+        for i in range(max(first_valid, 0), n):
+            peak = max(peak, abs(x[c, i]))
+    for c in range(c_n):
+        run = 1
+        for i in range(max(first_valid, 0) + 1, n):
+            v = abs(x[c, i])
+            if v == abs(x[c, i - 1]) and v > 0.0:
+                run += 1
+                if run >= DECLIP_FLAT_RUN and v >= 0.9 * peak and v >= DECLIP_MIN_LEVEL:
+                    level = max(level, v)
+            else:
+                run = 1
+    return level
+
+
+@njit(cache=True)
+def _declip_hop(
+    x_in: Array, y: Array, hist: int, hop: int, thr: float, level: float, order: int,
+    max_len: int, context: int,
+) -> int:  # pragma: no cover - compiled
+    """Reconstruct clipped runs that start in the hop, in ``y`` (in place). Returns run count."""
+    c_n, n = x_in.shape
+    runs = 0
+    for c in range(c_n):
+        xi = x_in[c]
+        missing = np.zeros(n, dtype=np.bool_)
+        for i in range(n):
+            missing[i] = abs(xi[i]) >= thr
+        i = hist
+        while i < hist + hop:
+            if not missing[i] or (i > 0 and missing[i - 1]):
+                i += 1
+                continue
+            j = i
+            while j < n and missing[j]:
+                j += 1
+            gs, ge = i, j
+            g = ge - gs
+            sign = 1.0 if xi[gs] > 0.0 else -1.0
+            bound = np.empty(g)
+            for k in range(g):
+                bound[k] = level * (1.0 + DECLIP_BOUND_RISE * math.sin(math.pi * (k + 1) / (g + 1)))
+            done = False
+            lo = max(0, gs - context)
+            hi = min(n, ge + context)
+            p = min(order, (gs - lo) // 2, (hi - ge) // 2)
+            if g <= max_len and p >= 4 and ge < n:
+                yc = y[c]
+                r = _masked_autocorr(yc, lo, hi, missing, p)
+                a = _levinson(r, p)
+                seg = yc[gs - p : ge + p].copy()
+                fixed = np.zeros(g, dtype=np.bool_)
+                for _ in range(8):
+                    unknown = np.empty(g, dtype=np.int64)
+                    nu = 0
+                    for k in range(g):
+                        if fixed[k]:
+                            seg[p + k] = sign * bound[k]
+                        else:
+                            unknown[nu] = p + k
+                            nu += 1
+                    if nu == 0:
+                        break
+                    sol = _ar_solve(seg, unknown, nu, a)
+                    violated = False
+                    for m in range(nu):
+                        k = unknown[m] - p
+                        seg[p + k] = sol[m]
+                        if sign * sol[m] < bound[k]:
+                            fixed[k] = True
+                            violated = True
+                    if not violated:
+                        break
+                for k in range(g):
+                    v = seg[p + k]
+                    if sign * v < bound[k] or not math.isfinite(v):
+                        v = sign * bound[k]
+                    yc[gs + k] = v
+                done = True
+            if not done:
+                for k in range(g):
+                    y[c, gs + k] = sign * bound[k]
+            runs += 1
+            i = ge
+    return runs
+
+
+@register_processor
+class Declipper(_HopProcessor):
+    """Reconstruct clipped runs beyond the clip level (see :class:`DeclipParams`).
+
+    Latency: 2048 samples plus the longest run (``max_run_ms``) and 512 samples of context.
+    ``clip_level_detected`` and ``runs_repaired`` report what was found.
+    """
+
+    kind: ClassVar[str] = "declip"
+    params_type: ClassVar[type] = DeclipParams
+    params: DeclipParams
+
+    HISTORY = 1024
+    HOP = 2048
+
+    def __init__(self, params: DeclipParams, *, sample_rate: int, num_channels: int) -> None:
+        super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
+        self._max_len = max(1, int(round(params.max_run_ms * 1e-3 * self.sample_rate)))
+        self._gain = db_to_gain(-params.headroom_db)
+        self._setup_framing(
+            history=self.HISTORY, hop=self.HOP,
+            lookahead=self._max_len + DECLIP_CONTEXT_SAMPLES + 1,
+        )
+
+    @property
+    def headroom_gain(self) -> float:
+        """The linear output gain (``10 ** (-headroom_db / 20)``)."""
+        return self._gain
+
+    def _reset_state(self) -> None:
+        self.clip_level_detected = float(self.params.clip_level)
+        self.runs_repaired = 0
+
+    def _process_hop(self, x_in: Array, x_out: Array) -> Array:
+        h0, h1 = self._history, self._history + self._hop
+        if self.params.clip_level <= 0.0:
+            first_valid = self._history - self._hop_index * self._hop
+            self.clip_level_detected = float(
+                _detect_clip_level(np.ascontiguousarray(x_in), self.clip_level_detected, first_valid)
+            )
+        level = self.clip_level_detected
+        if level > 0.0:
+            y = np.ascontiguousarray(x_out)
+            self.runs_repaired += _declip_hop(
+                np.ascontiguousarray(x_in), y, self._history, self._hop,
+                self.params.threshold * level, level, self.params.ar_order, self._max_len,
+                DECLIP_CONTEXT_SAMPLES,
+            )
+            x_out[:] = y
+        return x_out[:, h0:h1] * self._gain
+
+
+# --------------------------------------------------------------------------------------------
+# denoise
+
+
+@dataclass(frozen=True, slots=True)
+class DenoiseParams:
+    """Broadband (hiss) noise reduction.
+
+    ``reduction_db`` in [0, 40]: the most the gain may attenuate. ``noise_profile``: ``"auto"``
+    (minimum statistics over a sliding window of ``window_s``, adapting to slow changes) or
+    ``"range"`` (the mean spectrum between ``profile_start_s`` and ``profile_end_s``, at most
+    30 s into the stream; the latency grows to ``profile_end_s``). ``smoothing`` in [0.5, 0.995]
+    is the decision-directed a-priori SNR weight (higher: less musical noise, more smearing).
+    """
+
+    reduction_db: float = 12.0
+    noise_profile: str = "auto"
+    profile_start_s: float = -1.0
+    profile_end_s: float = -1.0
+    window_s: float = 3.0
+    smoothing: float = 0.98
+
+    def __post_init__(self) -> None:
+        check_range("reduction_db", self.reduction_db, 0.0, 40.0)
+        check_choice("noise_profile", self.noise_profile, ("auto", "range"))
+        check_range("profile_start_s", self.profile_start_s, -1.0, 30.0)
+        check_range("profile_end_s", self.profile_end_s, -1.0, 30.0)
+        check_range("window_s", self.window_s, 0.5, 20.0)
+        check_range("smoothing", self.smoothing, 0.5, 0.995)
+        if self.noise_profile == "range" and not 0.0 <= self.profile_start_s < self.profile_end_s:
+            raise ParameterError(
+                f"profile_start_s={self.profile_start_s}, profile_end_s={self.profile_end_s}:"
+                " noise_profile='range' needs 0 <= profile_start_s < profile_end_s <= 30"
+            )
+
+
+#: Minimum-statistics window in sub-windows.
+DENOISE_SUBWINDOWS = 8
+#: Periodogram smoothing before minimum tracking.
+DENOISE_PSD_SMOOTHING = 0.8
+#: Bias of the minimum of the smoothed periodogram on noise (measured on white noise, see docs).
+DENOISE_MIN_BIAS = 2.4
+#: Width of the median across frequency applied to the noise estimate (Hz).
+DENOISE_MEDIAN_HZ = 500.0
+#: Lowest a-priori SNR (Cappé 1994: limits musical noise).
+DENOISE_XI_MIN = 10.0 ** (-25.0 / 10.0)
+#: Noise power floor (a tiny absolute level: silence stays silence without dividing by zero).
+DENOISE_FLOOR = 1e-20
+
+
+def denoise_frame_samples(sample_rate: int) -> int:
+    """STFT frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
+    return int(2 ** round(math.log2(0.046 * sample_rate)))
+
+
+def _median_across(x: Array, width: int) -> Array:
+    from scipy.ndimage import median_filter
+
+    return np.asarray(median_filter(x, size=(1, width), mode="nearest"), dtype=np.float64)
+
+
+class _DenoiseCore:
+    """Per-frame noise tracking and MMSE-LSA gains (shared by the processor and the pair API)."""
+
+    def __init__(self, params: DenoiseParams, sample_rate: int, num_channels: int) -> None:
+        self.params = params
+        self.sample_rate = sample_rate
+        self.num_channels = num_channels
+        self.frame = denoise_frame_samples(sample_rate)
+        self.hop = self.frame // 4
+        bins = self.frame // 2 + 1
+        self.bins = bins
+        self.win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.frame) / self.frame))
+        frames_per_s = sample_rate / self.hop
+        self.sub_frames = max(1, int(round(params.window_s * frames_per_s / DENOISE_SUBWINDOWS)))
+        self.median_bins = max(3, int(round(DENOISE_MEDIAN_HZ * self.frame / sample_rate)) | 1)
+        self.floor_gain = db_to_gain(-params.reduction_db)
+        if params.noise_profile == "range":
+            self.profile_frames = (
+                int(math.floor(params.profile_start_s * sample_rate / self.hop)),
+                int(math.ceil(params.profile_end_s * sample_rate / self.hop)),
+            )
+        else:
+            self.profile_frames = (0, 0)
+        self.reset()
+
+    def reset(self) -> None:
+        c, b = self.num_channels, self.bins
+        self.frame_index = 0
+        self.smoothed = np.zeros((c, b))
+        self.sub_min = np.full((c, b), np.inf)
+        self.sub_mins = np.full((DENOISE_SUBWINDOWS, c, b), np.inf)
+        self.sub_count = 0
+        self.noise = np.full((c, b), DENOISE_FLOOR)
+        self.prev_clean_power = np.zeros((c, b))
+        self.profile_sum = np.zeros((c, b))
+        self.profile_count = 0
+
+    def _update_auto_noise(self, power: Array) -> None:
+        if self.frame_index == 0:
+            self.smoothed = power.copy()
+        else:
+            a = DENOISE_PSD_SMOOTHING
+            self.smoothed = a * self.smoothed + (1 - a) * power
+        np.minimum(self.sub_min, self.smoothed, out=self.sub_min)
+        self.sub_count += 1
+        full = self.sub_count >= self.sub_frames
+        if full or self.frame_index < self.sub_frames:
+            # the first sub-window updates every frame, so the estimate exists from the start
+            cur = np.minimum(np.min(self.sub_mins, axis=0), self.sub_min)
+            self.noise = np.maximum(
+                _median_across(cur * DENOISE_MIN_BIAS, self.median_bins), DENOISE_FLOOR
+            )
+        if full:
+            self.sub_mins = np.roll(self.sub_mins, 1, axis=0)
+            self.sub_mins[0] = self.sub_min
+            self.sub_min = np.full_like(self.sub_min, np.inf)
+            self.sub_count = 0
+
+    def set_range_profile(self, power_frames: list[Array]) -> None:
+        """Noise spectrum = mean power of the frames of the profile range."""
+        if power_frames:
+            mean = np.mean(np.stack(power_frames), axis=0)
+            self.noise = np.maximum(_median_across(mean, self.median_bins), DENOISE_FLOOR)
+
+    def gains(self, power: Array) -> Array:
+        """MMSE log-spectral amplitude gain for one frame's power spectrum (channels, bins)."""
+        if self.params.noise_profile == "auto":
+            self._update_auto_noise(power)
+        noise = self.noise
+        gamma = power / noise
+        alpha = self.params.smoothing
+        if self.frame_index == 0:
+            xi = np.maximum(gamma - 1.0, 0.0)
+        else:
+            xi = alpha * self.prev_clean_power / noise + (1 - alpha) * np.maximum(gamma - 1.0, 0.0)
+        xi = np.maximum(xi, DENOISE_XI_MIN)
+        ratio = xi / (1.0 + xi)
+        v = np.maximum(ratio * gamma, 1e-10)
+        g = ratio * np.exp(0.5 * sp_special.exp1(v))
+        g = np.clip(g, self.floor_gain, 1.0)
+        self.prev_clean_power = g * g * power
+        self.frame_index += 1
+        return g
+
+
+@register_processor
+class Denoiser(_HopProcessor):
+    """STFT noise reduction with the MMSE-LSA gain (see :class:`DenoiseParams`).
+
+    Latency: one STFT frame (2048 samples at 44.1/48 kHz); with ``noise_profile="range"`` the
+    look-ahead also covers the profile range, so the profile is known before the first frame.
+    """
+
+    kind: ClassVar[str] = "denoise"
+    params_type: ClassVar[type] = DenoiseParams
+    params: DenoiseParams
+
+    def __init__(self, params: DenoiseParams, *, sample_rate: int, num_channels: int) -> None:
+        super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
+        self._core = _DenoiseCore(params, self.sample_rate, self.num_channels)
+        frame, hop = self._core.frame, self._core.hop
+        lookahead = 0
+        if params.noise_profile == "range":
+            lookahead = int(math.ceil(params.profile_end_s * self.sample_rate)) + frame
+        # each hop analyses the frame ending at the hop's end; the overlap-add completes the
+        # samples one frame minus one hop earlier, hence the output delay
+        self._setup_framing(history=frame - hop, hop=hop, lookahead=lookahead, output_delay=frame - hop)
+
+    def _reset_state(self) -> None:
+        core = getattr(self, "_core", None)
+        if core is None:
+            return
+        core.reset()
+        self._acc = np.zeros((self.num_channels, core.frame))
+
+    def _process_hop(self, x_in: Array, x_out: Array) -> Array:
+        core = self._core
+        frame, hop = core.frame, core.hop
+        if self._hop_index == 0 and self.params.noise_profile == "range":
+            core.set_range_profile(_range_powers(core, x_in, offset=frame - hop))
+        spec = sp_fft.rfft(x_in[:, :frame] * core.win, axis=1)
+        g = core.gains(spec.real**2 + spec.imag**2)
+        self._acc += sp_fft.irfft(spec * g, n=frame, axis=1) * core.win * 0.5
+        out = self._acc[:, :hop].copy()
+        self._acc[:, :-hop] = self._acc[:, hop:]
+        self._acc[:, -hop:] = 0.0
+        return out
+
+
+def _range_powers(core: _DenoiseCore, x: Array, *, offset: int) -> list[Array]:
+    """Power spectra of the frames of the profile range; stream sample 0 is ``x[:, offset]``."""
+    f0, f1 = core.profile_frames
+    powers = []
+    for k in range(f0, f1):
+        seg = x[:, offset + k * core.hop : offset + k * core.hop + core.frame]
+        if seg.shape[1] == core.frame:
+            powers.append(np.abs(sp_fft.rfft(seg * core.win, axis=1)) ** 2)
+    return powers
+
+
+def denoise_pair(
+    audio: AudioArray, other: AudioArray, params: DenoiseParams, *, sample_rate: int
+) -> tuple[Array, Array]:
+    """Denoise ``audio`` offline and apply the *same* time-frequency gains to ``other``.
+
+    For measurement: with ``audio`` = music + noise and ``other`` = the clean music, the second
+    result shows exactly what the gains did to the music (no residual noise mixed in). The first
+    result equals :func:`apply_denoise` (latency removed) up to rounding.
+    """
+    x = check_audio(audio).astype(np.float64)
+    o = check_audio(other, num_channels=x.shape[0], name="other").astype(np.float64)
+    if o.shape != x.shape:
+        raise ParameterError(f"other has shape {o.shape}; audio has {x.shape}")
+    core = _DenoiseCore(params, check_audio_rate(sample_rate), x.shape[0])
+    frame, hop = core.frame, core.hop
+    pre = frame - hop
+    n = x.shape[1]
+    total = pre + n + frame + hop
+    xp = np.zeros((x.shape[0], total))
+    op = np.zeros_like(xp)
+    xp[:, pre : pre + n], op[:, pre : pre + n] = x, o
+    if params.noise_profile == "range":
+        core.set_range_profile(_range_powers(core, xp, offset=pre))
+    out_x = np.zeros_like(xp)
+    out_o = np.zeros_like(xp)
+    k = 0
+    while k * hop + frame <= total:
+        s = slice(k * hop, k * hop + frame)
+        spec = sp_fft.rfft(xp[:, s] * core.win, axis=1)
+        g = core.gains(spec.real**2 + spec.imag**2)
+        out_x[:, s] += sp_fft.irfft(spec * g, n=frame, axis=1) * core.win * 0.5
+        spec_o = sp_fft.rfft(op[:, s] * core.win, axis=1)
+        out_o[:, s] += sp_fft.irfft(spec_o * g, n=frame, axis=1) * core.win * 0.5
+        k += 1
+    return out_x[:, pre : pre + n], out_o[:, pre : pre + n]
+
+
+# --------------------------------------------------------------------------------------------
+# dehum
+
+
+@dataclass(frozen=True, slots=True)
+class DehumParams:
+    """Mains hum removal.
+
+    ``mains_hz``: 0 detects 50 or 60 Hz (from the first hum that stands out; until then nothing
+    is removed), or 50 / 60 to force it. ``harmonics`` in [1, 20]: how many harmonics (the
+    fundamental counts as the first). ``window_s`` in [0.2, 4]: the estimation window; the
+    removed band around each harmonic is about ``2 / window_s`` Hz wide (the notch width).
+    ``max_drift_hz`` in [0, 2]: how far the fundamental may sit from nominal.
+    """
+
+    mains_hz: float = 0.0
+    harmonics: int = 5
+    window_s: float = 0.75
+    max_drift_hz: float = 0.5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.mains_hz, bool) or self.mains_hz not in (0, 0.0, 50, 50.0, 60, 60.0):
+            raise ParameterError(f"mains_hz={self.mains_hz!r} must be 0 (auto), 50 or 60")
+        check_range("harmonics", self.harmonics, 1, 20)
+        check_range("window_s", self.window_s, 0.2, 4.0)
+        check_range("max_drift_hz", self.max_drift_hz, 0.0, 2.0)
+
+
+#: Fraction of the estimation window before its centre (the rest is look-ahead).
+DEHUM_BACK_FRACTION = 2.0 / 3.0
+#: Frequency step of the fine search (Hz, around the current estimate).
+DEHUM_SEARCH_STEP_HZ = 0.2
+#: Auto detection: hum lines must stand this far above the spectrum 4 Hz beside them (power ratio)
+DEHUM_DETECT_RATIO = 10.0
+#: ...and above the other mains family (power ratio).
+DEHUM_FAMILY_RATIO = 4.0
+#: Offset of the reference bins used for detection (Hz).
+DEHUM_REFERENCE_OFFSET_HZ = 4.0
+
+
+@njit(cache=True)
+def _demod(
+    x: Array, centre: int, win: Array, back: int, f0_norm: float, harmonics: int, first_valid: int
+) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
+    """Windowed least-squares amplitude ``c_k`` of each harmonic ``k * f0`` around ``centre``.
+
+    ``hum(n) ~ Re(c_k exp(j w_k (n - centre)))``; samples before ``first_valid`` are ignored
+    (the weights are renormalised). ``f0_norm`` is cycles per sample.
+    """
+    out = np.zeros(harmonics, dtype=np.complex128)
+    n0 = centre - back
+    lo = max(0, first_valid - n0)
+    hi = min(win.shape[0], x.shape[0] - n0)
+    wsum = 0.0
+    for i in range(lo, hi):
+        wsum += win[i]
+    if wsum <= 0.0:
+        return out
+    for k in range(harmonics):
+        w = 2.0 * math.pi * f0_norm * (k + 1)
+        ph = -w * (lo - back)
+        z = complex(math.cos(ph), math.sin(ph))
+        rot = complex(math.cos(-w), math.sin(-w))
+        acc = 0.0 + 0.0j
+        for i in range(lo, hi):
+            acc += win[i] * x[n0 + i] * z
+            z *= rot
+        out[k] = 2.0 * acc / wsum
+    return out
+
+
+@njit(cache=True)
+def _synth_hum(
+    out: Array, start: int, length: int, c0: npt.NDArray[np.complex128], f0a: float,
+    c1: npt.NDArray[np.complex128], f1a: float,
+) -> None:  # pragma: no cover - compiled
+    """Subtract the hum crossfaded from estimate ``c0`` (centre 0) to ``c1`` (centre ``length``).
+
+    ``out[start + i]`` gets ``-= (1 - t) Re(c0 e^{j w0 i}) + t Re(c1 e^{j w1 (i - length)})``.
+    """
+    for k in range(c0.shape[0]):
+        w0 = 2.0 * math.pi * f0a * (k + 1)
+        w1 = 2.0 * math.pi * f1a * (k + 1)
+        z0 = c0[k]
+        r0 = complex(math.cos(w0), math.sin(w0))
+        z1 = c1[k] * complex(math.cos(-w1 * length), math.sin(-w1 * length))
+        r1 = complex(math.cos(w1), math.sin(w1))
+        for i in range(length):
+            t = i / length
+            out[start + i] -= (1.0 - t) * z0.real + t * z1.real
+            z0 *= r0
+            z1 *= r1
+
+
+def _hum_power(c: npt.NDArray[np.complex128]) -> float:
+    return float(np.sum(np.abs(c) ** 2))
+
+
+@register_processor
+class Dehummer(_HopProcessor):
+    """Remove mains hum lines (see :class:`DehumParams`).
+
+    Latency: one hop (about 0.19 s) plus the window's look-ahead (``window_s / 3``).
+    ``mains_hz_detected`` and ``fundamental_hz`` report what was found.
+    """
+
+    kind: ClassVar[str] = "dehum"
+    params_type: ClassVar[type] = DehumParams
+    params: DehumParams
+
+    HOP_S = 0.186
+
+    def __init__(self, params: DehumParams, *, sample_rate: int, num_channels: int) -> None:
+        super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
+        top_hz = 60.0 * params.harmonics + 2 * params.max_drift_hz * params.harmonics
+        if top_hz >= self.sample_rate / 2:
+            raise ParameterError(
+                f"harmonics={params.harmonics} reaches {top_hz:g} Hz, above the Nyquist"
+                f" frequency {self.sample_rate / 2:g} Hz"
+            )
+        win_len = int(round(params.window_s * self.sample_rate))
+        self._back = int(round(win_len * DEHUM_BACK_FRACTION))
+        self._ahead = win_len - self._back
+        rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(self._back) / self._back)
+        fall = 0.5 + 0.5 * np.cos(np.pi * np.arange(self._ahead) / self._ahead)
+        self._win = np.concatenate([rise, fall])
+        hop = int(round(self.HOP_S * self.sample_rate))
+        self._setup_framing(history=self._back, hop=hop, lookahead=self._ahead)
+
+    def _reset_state(self) -> None:
+        self.mains_hz_detected = float(self.params.mains_hz)
+        self.fundamental_hz = float(self.params.mains_hz)
+        self._c_prev: npt.NDArray[np.complex128] | None = None
+        self._f_prev = 0.0
+
+    def _estimate(self, x: Array, centre: int, first_valid: int) -> tuple[npt.NDArray[np.complex128], float]:
+        """Per-channel complex amplitudes (channels, harmonics) and the fundamental (Hz)."""
+        sr = self.sample_rate
+        nominal = self.mains_hz_detected
+        f = self.fundamental_hz
+        step = DEHUM_SEARCH_STEP_HZ
+        k = self.params.harmonics
+        cands = [f - step, f, f + step]
+        cs = [
+            np.stack([_demod(x[c], centre, self._win, self._back, fc / sr, k, first_valid)
+                      for c in range(self.num_channels)])
+            for fc in cands
+        ]
+        p = [_hum_power(c) for c in cs]
+        f_hat = f
+        denom = p[0] - 2 * p[1] + p[2]
+        if denom < 0.0:
+            delta = 0.5 * (p[0] - p[2]) / denom
+            delta = float(np.clip(delta, -1.0, 1.0))
+            f_hat = f + delta * step
+        drift = self.params.max_drift_hz
+        f_hat = float(np.clip(f_hat, nominal - drift, nominal + drift))
+        d = (f_hat - f) / step
+        # quadratic (Lagrange) interpolation of the complex amplitudes across the candidates
+        c_hat = cs[0] * (d * (d - 1) / 2) + cs[1] * (1 - d * d) + cs[2] * (d * (d + 1) / 2)
+        return c_hat, f_hat
+
+    def _detect(self, x: Array, centre: int, first_valid: int) -> None:
+        sr = self.sample_rate
+        k = self.params.harmonics
+        mono = np.mean(x, axis=0)
+        scores = {}
+        for mains in (50.0, 60.0):
+            line = _hum_power(_demod(mono, centre, self._win, self._back, mains / sr, k, first_valid))
+            ref = 0.0
+            for off in (-DEHUM_REFERENCE_OFFSET_HZ, DEHUM_REFERENCE_OFFSET_HZ):
+                for h in range(1, k + 1):
+                    cref = _demod(mono, centre, self._win, self._back, (mains * h + off) / sr, 1, first_valid)
+                    ref += float(np.abs(cref[0]) ** 2) / 2.0
+            scores[mains] = (line, ref)
+        (l50, r50), (l60, r60) = scores[50.0], scores[60.0]
+        if l50 > DEHUM_DETECT_RATIO * r50 and l50 > DEHUM_FAMILY_RATIO * l60:
+            self.mains_hz_detected = 50.0
+        elif l60 > DEHUM_DETECT_RATIO * r60 and l60 > DEHUM_FAMILY_RATIO * l50:
+            self.mains_hz_detected = 60.0
+        if self.mains_hz_detected:
+            self.fundamental_hz = self.mains_hz_detected
+
+    def _process_hop(self, x_in: Array, x_out: Array) -> Array:
+        h0, hop = self._history, self._hop
+        first_valid = self._history - self._hop_index * hop
+        out = x_in[:, h0 : h0 + hop].copy()
+        if not self.mains_hz_detected:
+            self._detect(x_in, h0 + hop, first_valid)
+            if not self.mains_hz_detected:
+                return out
+        if self._c_prev is None:
+            self._c_prev, self._f_prev = self._estimate(x_in, h0, first_valid)
+            self.fundamental_hz = self._f_prev
+        c_next, f_next = self._estimate(x_in, h0 + hop, first_valid)
+        self.fundamental_hz = f_next
+        sr = self.sample_rate
+        for c in range(self.num_channels):
+            _synth_hum(out[c], 0, hop, self._c_prev[c], self._f_prev / sr, c_next[c], f_next / sr)
+        self._c_prev, self._f_prev = c_next, f_next
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# offline wrappers and warm-up
+
+apply_declick = offline(Declicker)
+apply_declip = offline(Declipper)
+apply_denoise = offline(Denoiser)
+apply_dehum = offline(Dehummer)
+
+
+def warmup() -> None:
+    """Compile the numba kernels on tiny inputs (numba caches them on disk)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 4096)) * 0.01
+    x[0, 2000] = 1.0
+    apply_declick(x, DeclickParams(), sample_rate=44100)
+    y = np.clip(np.sin(np.arange(8192) * 0.01)[np.newaxis, :] * 2.0, -1.0, 1.0)
+    apply_declip(y, DeclipParams(), sample_rate=44100)
+    apply_dehum(x, DehumParams(mains_hz=50), sample_rate=44100)
+
+
+__all__ = [
+    "DeclickParams",
+    "Declicker",
+    "DeclipParams",
+    "Declipper",
+    "DehumParams",
+    "Dehummer",
+    "DenoiseParams",
+    "Denoiser",
+    "apply_declick",
+    "apply_declip",
+    "apply_dehum",
+    "apply_denoise",
+    "denoise_frame_samples",
+    "denoise_pair",
+    "warmup",
+]
