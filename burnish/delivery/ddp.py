@@ -546,9 +546,9 @@ def verify_ddp(folder: str | os.PathLike[str]) -> list[str]:
                 problems.append(f"{name}: listed in {CHECKSUM_NAME} but missing")
             elif _md5(root / name) != digest.strip().lower():
                 problems.append(f"{name}: MD5 mismatch")
-        for p in sorted(root.iterdir()):
-            if p.is_file() and p.name != CHECKSUM_NAME and p.name not in listed:
-                problems.append(f"{p.name}: not listed in {CHECKSUM_NAME}")
+        for item in sorted(root.iterdir()):
+            if item.is_file() and item.name != CHECKSUM_NAME and item.name not in listed:
+                problems.append(f"{item.name}: not listed in {CHECKSUM_NAME}")
         notes.append(f"checksums: {len(listed)} files checked")
     for m in image.map:
         path = root / m.file_name
