@@ -27,7 +27,6 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 from numba import njit
-from scipy import signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import (
@@ -37,6 +36,7 @@ from burnish.dsp.base import (
     offline,
     register_processor,
 )
+from burnish.dsp.filters import design_butterworth_sos
 from burnish.errors import ParameterError
 from burnish.units import ms_to_samples, time_constant_coefficient
 
@@ -159,7 +159,7 @@ def design_sidechain_highpass(cutoff_hz: float, *, sample_rate: int) -> npt.NDAr
             f"sidechain_highpass_hz={cutoff_hz} must be in (0, {sample_rate / 2}) at"
             f" sample_rate={sample_rate}"
         )
-    sos = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")[0]
+    sos = design_butterworth_sos("highpass", cutoff_hz, 2, sample_rate=sample_rate)[0]
     return np.array([sos[0], sos[1], sos[2], sos[4], sos[5]], dtype=np.float64)
 
 

@@ -2,7 +2,7 @@
 
 * :class:`ParametricEq` (kind ``"eq"``) — bands of RBJ bells, shelves, tilts and Butterworth
   high/low-passes (:mod:`burnish.dsp.filters`), each on stereo, left, right, mid or side.
-  ``phase="minimum"`` runs the biquads with ``sosfilt`` and explicit state (no latency);
+  ``phase="minimum"`` runs the biquads (:mod:`burnish.dsp.biquad`) with explicit state (no latency);
   ``phase="linear"`` runs a symmetric FIR whose magnitude is the minimum-phase design's, by
   fixed-frame FFT overlap-save, so that any block size gives the same bits.
 * :class:`DynamicEq` (kind ``"dynamic_eq"``) — a bell or high shelf whose gain follows the level
@@ -21,7 +21,6 @@ from typing import ClassVar, Literal
 import numba
 import numpy as np
 import numpy.typing as npt
-import scipy.signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import (
@@ -31,6 +30,7 @@ from burnish.dsp.base import (
     offline,
     register_processor,
 )
+from burnish.dsp.biquad import SosCascade
 from burnish.dsp.filters import (
     MAX_GAIN_DB,
     MAX_Q,
@@ -197,8 +197,35 @@ def design_linear_phase_fir(
     impulse = np.fft.irfft(magnitude, n=grid)
     half = (length - 1) // 2
     taps = np.concatenate([impulse[grid - half :], impulse[: half + 1]])
-    window = scipy.signal.windows.tukey(length, alpha=2.0 * _FIR_TAPER)
+    window = tukey_window(length, 2.0 * _FIR_TAPER)
     return np.ascontiguousarray(taps * window)
+
+
+def tukey_window(length: int, alpha: float) -> npt.NDArray[np.float64]:
+    """Symmetric Tukey (tapered cosine) window, as ``scipy.signal.windows.tukey(length, alpha)``.
+
+    A cosine taper over ``alpha / 2`` of the window at each end, flat in between.
+    """
+    if length == 1 or alpha <= 0.0:
+        return np.ones(length)
+    n = np.arange(length, dtype=np.float64)
+    width = int(math.floor(alpha * (length - 1) / 2.0))
+    w = np.ones(length)
+    head = n[: width + 1]
+    w[: width + 1] = 0.5 * (1.0 + np.cos(np.pi * (-1.0 + 2.0 * head / alpha / (length - 1))))
+    tail = n[length - width - 1 :]
+    w[length - width - 1 :] = 0.5 * (
+        1.0 + np.cos(np.pi * (-2.0 / alpha + 1.0 + 2.0 * tail / alpha / (length - 1)))
+    )
+    return w
+
+
+def fir_response(
+    taps: npt.NDArray[np.float64], freqs_hz: npt.NDArray[np.float64], *, sample_rate: int
+) -> npt.NDArray[np.complex128]:
+    """Complex response ``sum_k taps[k] exp(-2 pi i f k / sample_rate)`` (Horner, as freqz)."""
+    z1 = np.exp(-2j * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)
+    return np.asarray(np.polynomial.polynomial.polyval(z1, taps), dtype=np.complex128)
 
 
 class _FrameConvolver:
@@ -280,7 +307,7 @@ class _FrameConvolver:
 class ParametricEq(Processor):
     """Parametric EQ, minimum- or linear-phase (see :class:`EqParams`).
 
-    Minimum phase: per-channel ``sosfilt`` cascades (stereo + left bands on L, stereo + right
+    Minimum phase: per-channel biquad cascades (stereo + left bands on L, stereo + right
     bands on R), then mid/side cascades on ``M = (L+R)/2``, ``S = (L-R)/2`` and back
     (``L = M+S``, ``R = M-S``). Linear phase: the same magnitudes as zero-phase FIRs (a 2x2
     matrix of them when mid/side bands are present), latency ``(length - 1) / 2`` plus the
@@ -364,10 +391,10 @@ class ParametricEq(Processor):
 
     def reset(self) -> None:
         """Zero the filter states (and the convolver's buffers)."""
-        self._zi = [np.zeros((s.shape[0], 2)) for s in self._channel_sos]
-        self._zi_shared = np.zeros((self._channel_sos[0].shape[0], self.num_channels, 2))
-        self._zi_mid = np.zeros((self._mid_sos.shape[0], 2))
-        self._zi_side = np.zeros((self._side_sos.shape[0], 2))
+        self._cascades = [SosCascade(s, 1) for s in self._channel_sos]
+        self._cascade_shared = SosCascade(self._channel_sos[0], self.num_channels)
+        self._cascade_mid = SosCascade(self._mid_sos, 1)
+        self._cascade_side = SosCascade(self._side_sos, 1)
         if self._convolver is not None:
             self._convolver.reset()
 
@@ -376,7 +403,7 @@ class ParametricEq(Processor):
         x = check_audio(block, num_channels=self.num_channels)
         if x.shape[1] == 0:
             return x.copy()
-        x64 = np.array(x, dtype=np.float64)
+        x64 = np.array(x, dtype=np.float64, order="C")
         if self._convolver is not None:
             y = self._convolver.process(x64)
         else:
@@ -384,24 +411,27 @@ class ParametricEq(Processor):
         return y.astype(x.dtype, copy=False)
 
     def _process_minimum(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        # x is a private C-contiguous copy: filter in place
         if self._shared_lr:
             if self._channel_sos[0].shape[0]:
-                x, self._zi_shared = scipy.signal.sosfilt(
-                    self._channel_sos[0], x, axis=-1, zi=self._zi_shared
-                )
+                self._cascade_shared(x, out=x)
         else:
-            for c, sos in enumerate(self._channel_sos):
-                if sos.shape[0]:
-                    x[c], self._zi[c] = scipy.signal.sosfilt(sos, x[c], zi=self._zi[c])
+            for c, cascade in enumerate(self._cascades):
+                if cascade.num_sections:
+                    row = x[c : c + 1]
+                    cascade(row, out=row)
         if self._has_ms:
-            mid = (x[0] + x[1]) * 0.5
-            side = (x[0] - x[1]) * 0.5
+            ms = np.empty_like(x)
+            np.add(x[0], x[1], out=ms[0])
+            np.subtract(x[0], x[1], out=ms[1])
+            ms *= 0.5
             if self._mid_sos.shape[0]:
-                mid, self._zi_mid = scipy.signal.sosfilt(self._mid_sos, mid, zi=self._zi_mid)
+                self._cascade_mid(ms[0:1], out=ms[0:1])
             if self._side_sos.shape[0]:
-                side, self._zi_side = scipy.signal.sosfilt(self._side_sos, side, zi=self._zi_side)
-            x = np.stack([mid + side, mid - side])
-        return np.asarray(x)
+                self._cascade_side(ms[1:2], out=ms[1:2])
+            np.add(ms[0], ms[1], out=x[0])
+            np.subtract(ms[0], ms[1], out=x[1])
+        return x
 
     # -- responses ---------------------------------------------------------------------------
 
@@ -424,8 +454,7 @@ class ParametricEq(Processor):
                     if isinstance(entry, str):
                         t[o, i] = 1.0
                     else:
-                        _, h = scipy.signal.freqz(entry, worN=f, fs=float(self.sample_rate))
-                        t[o, i] = h * delay
+                        t[o, i] = fir_response(entry, f, sample_rate=self.sample_rate) * delay
             return t
         for ch, sos in enumerate(self._channel_sos):
             t[ch, ch] = sos_response(sos, f, sample_rate=self.sample_rate)
@@ -479,6 +508,11 @@ class ParametricEq(Processor):
 #: envelope has no ripple for tones at the centre; the shelf's squared band ripples at twice the
 #: tone frequency, which a longer average keeps from biasing the attack/release smoother.
 _BELL_DETECTOR_PERIODS = 2.0
+#: Gain changes below this (dB) are flushed to 0: the gain would be exactly 1 in float64
+#: (10 ** (1e-17 / 20) rounds to 1.0) and the smoother never decays into subnormals.
+_GR_FLUSH_DB = 1e-17
+_LN10_OVER_20 = math.log(10.0) / 20.0
+_LN10_OVER_40 = math.log(10.0) / 40.0
 _SHELF_DETECTOR_PERIODS = 8.0
 
 
@@ -540,6 +574,7 @@ def _dynamic_eq_kernel(
     attack_coef: float,
     release_coef: float,
     threshold_db: float,
+    threshold_power: float,
     slope: float,
     max_gr_db: float,
     sign: float,
@@ -580,18 +615,28 @@ def _dynamic_eq_kernel(
             if power[p] > peak_power:
                 peak_power = power[p]
         target = 0.0
-        if peak_power > 1e-30:
+        # 10 log10(P) - threshold_db > 0 needs P > threshold_power: the log only runs there
+        # (threshold_power sits a hair below the exact power, so the decision is unchanged)
+        if peak_power > threshold_power and peak_power > 1e-30:
             over = 10.0 * math.log10(peak_power) - threshold_db
             if over > 0.0:
                 target = min(over * slope, max_gr_db)
         coef = attack_coef if target > gr else release_coef
         gr = coef * gr + (1.0 - coef) * target
+        gr = gr if gr > _GR_FLUSH_DB else 0.0
         gr_out[t] = gr
-        g = 10.0 ** (sign * gr / 20.0)
-        for p in range(num_paths):
-            if shelf:
-                y[p, t] = x[p, t] + (math.sqrt(g) - 1.0) * band[p] + (g - 1.0) * high[p]
-            else:
+        if gr == 0.0:
+            for p in range(num_paths):
+                y[p, t] = x[p, t]
+            continue
+        if shelf:
+            g = math.exp(sign * gr * _LN10_OVER_20)
+            g_half = math.exp(sign * gr * _LN10_OVER_40)
+            for p in range(num_paths):
+                y[p, t] = x[p, t] + (g_half - 1.0) * band[p] + (g - 1.0) * high[p]
+        else:
+            g = math.exp(sign * gr * _LN10_OVER_20)
+            for p in range(num_paths):
                 y[p, t] = x[p, t] + (g - 1.0) * band[p]
     gr_state[0] = gr
 
@@ -633,6 +678,7 @@ class DynamicEq(Processor):
         self._attack_coef = time_constant_coefficient(params.attack_ms, sr)
         self._release_coef = time_constant_coefficient(params.release_ms, sr)
         self._slope = 1.0 - 1.0 / params.ratio
+        self._threshold_power = 10.0 ** (params.threshold_db / 10.0) * (1.0 - 1e-9)
         self._sign = -1.0 if params.mode == "cut" else 1.0
         if self.num_channels == 1:
             self._route = "mono" if params.channels in ("stereo", "mid") else "bypass"
@@ -675,6 +721,7 @@ class DynamicEq(Processor):
             self._attack_coef,
             self._release_coef,
             self.params.threshold_db,
+            self._threshold_power,
             self._slope,
             self.params.max_gain_reduction_db,
             self._sign,

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-import scipy.signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
+from burnish.dsp.biquad import SosCascade
 from burnish.dsp.filters import (
     PASS_SLOPES_DB_PER_OCTAVE,
     design_butterworth_sos,
@@ -86,7 +86,7 @@ class HighPassParams:
 
 @register_processor
 class HighPass(Processor):
-    """DC and subsonic high-pass: a Butterworth ``sosfilt`` cascade with explicit state."""
+    """DC and subsonic high-pass: a Butterworth biquad cascade with explicit state."""
 
     kind: ClassVar[str] = "highpass"
     params_type: ClassVar[type] = HighPassParams
@@ -100,19 +100,20 @@ class HighPass(Processor):
             order_for_slope(params.slope_db_per_octave),
             sample_rate=self.sample_rate,
         )
-        self._zi = np.zeros((self.sos.shape[0], self.num_channels, 2))
+        self._cascade = SosCascade(self.sos, self.num_channels)
 
     def process(self, block: AudioArray) -> AudioArray:
         """Filter ``block`` (channels, samples); state carries over to the next call."""
         x = check_audio(block, num_channels=self.num_channels)
         if x.shape[1] == 0:
             return x.copy()
-        y, self._zi = scipy.signal.sosfilt(self.sos, x.astype(np.float64), axis=-1, zi=self._zi)
-        return np.asarray(y).astype(x.dtype, copy=False)
+        y = np.array(x, dtype=np.float64, order="C")
+        self._cascade(y, out=y)
+        return y.astype(x.dtype, copy=False)
 
     def reset(self) -> None:
         """Zero the filter state."""
-        self._zi = np.zeros_like(self._zi)
+        self._cascade.reset()
 
 
 # --------------------------------------------------------------------------------------------

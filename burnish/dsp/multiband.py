@@ -23,11 +23,11 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 from numba import njit
-from scipy import signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
 from burnish.dsp.dynamics import Compressor, CompressorParams
+from burnish.dsp.filters import design_butterworth_sos, sos_response
 from burnish.errors import ParameterError
 
 MIN_CROSSOVER_HZ = 20.0
@@ -133,8 +133,8 @@ def design_lr4_crossover(crossover_hz: float, *, sample_rate: int) -> CrossoverS
             f"crossover_hz={crossover_hz} must be in (0, {sample_rate / 2}) at"
             f" sample_rate={sample_rate}"
         )
-    lp2 = signal.butter(2, crossover_hz, btype="lowpass", fs=sample_rate, output="sos")
-    hp2 = signal.butter(2, crossover_hz, btype="highpass", fs=sample_rate, output="sos")
+    lp2 = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
+    hp2 = design_butterworth_sos("highpass", crossover_hz, 2, sample_rate=sample_rate)
     a = lp2[0, 3:]
     # a real 2nd-order all-pass with denominator [1, a1, a2] has numerator [a2, a1, 1]
     ap = np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]], dtype=np.float64)
@@ -153,7 +153,7 @@ def crossover_band_responses(
     designs = [design_lr4_crossover(fc, sample_rate=sample_rate) for fc in crossover_hz]
 
     def resp(sos: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
-        return np.asarray(signal.sosfreqz(sos, worN=f, fs=sample_rate)[1], dtype=np.complex128)
+        return sos_response(sos, f, sample_rate=sample_rate)
 
     out = []
     rest = np.ones_like(f, dtype=np.complex128)

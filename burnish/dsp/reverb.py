@@ -30,10 +30,11 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 from numba import njit
-from scipy import signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
+from burnish.dsp.biquad import SosCascade
+from burnish.dsp.filters import design_butterworth_sos
 from burnish.errors import ParameterError
 
 #: Delay-line lengths in ms (rounded to samples at the processor's rate, then made distinct).
@@ -118,7 +119,7 @@ def design_reverb(params: ReverbParams, *, sample_rate: int) -> ReverbDesign:
     side = 0.5 * (left - right)
     out_left = norm * (mid + params.width * side)
     out_right = norm * (mid - params.width * side)
-    hp = signal.butter(2, params.highpass_hz, "highpass", fs=sample_rate, output="sos")
+    hp = design_butterworth_sos("highpass", params.highpass_hz, 2, sample_rate=sample_rate)
     return ReverbDesign(
         predelay_samples=int(round(params.predelay_ms * 1e-3 * sample_rate)),
         line_samples=line,
@@ -215,7 +216,7 @@ class Reverb(Processor):
         self._lines = np.zeros((d.line_samples.shape[0], int(d.line_samples.max())))
         self._line_index = np.zeros(d.line_samples.shape[0], dtype=np.int64)
         self._lp_state = np.zeros(d.line_samples.shape[0])
-        self._hp_zi = np.zeros((d.highpass_sos.shape[0], 2, 2))
+        self._highpass = SosCascade(d.highpass_sos, 2)
 
     def process(self, block: AudioArray) -> AudioArray:
         x = check_audio(block, num_channels=self.num_channels, name="block")
@@ -228,7 +229,7 @@ class Reverb(Processor):
             pair, self._predelay, self._pre_index, self._lines, d.line_samples, self._line_index,
             d.line_gains, self._lp_state, d.damping_pole, d.out_left, d.out_right,
         )
-        wet, self._hp_zi = signal.sosfilt(d.highpass_sos, wet, axis=1, zi=self._hp_zi)
+        self._highpass(wet, out=wet)
         if self.num_channels == 1:
             wet = 0.5 * (wet[0:1] + wet[1:2])
         out = x64 + self.params.mix * wet

@@ -30,10 +30,11 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 from numba import njit
-from scipy import signal
 
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
+from burnish.dsp.biquad import SosCascade
+from burnish.dsp.filters import design_butterworth_sos
 from burnish.errors import ParameterError
 
 #: Time constant of the energy followers that limit widening (ms).
@@ -102,14 +103,14 @@ def design_lr4_sos(crossover_hz: float, *, sample_rate: int) -> tuple[npt.NDArra
     nyquist = sample_rate / 2
     if not 0 < crossover_hz < nyquist:
         raise ParameterError(f"crossover_hz={crossover_hz} must be in (0, {nyquist:g})")
-    low = signal.butter(2, crossover_hz, "lowpass", fs=sample_rate, output="sos")
-    high = signal.butter(2, crossover_hz, "highpass", fs=sample_rate, output="sos")
+    low = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
+    high = design_butterworth_sos("highpass", crossover_hz, 2, sample_rate=sample_rate)
     return np.vstack([low, low]), np.vstack([high, high])
 
 
 def design_allpass_sos(crossover_hz: float, *, sample_rate: int) -> npt.NDArray[np.float64]:
     """2nd-order all-pass equal to the LR4 low + high sum at ``crossover_hz`` (one SOS row)."""
-    sos = signal.butter(2, crossover_hz, "lowpass", fs=sample_rate, output="sos")
+    sos = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
     a = sos[0, 3:]
     return np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]])
 
@@ -198,8 +199,8 @@ class StereoImager(Processor):
         d = self._design
         if d is None:
             return
-        self._zi_side = [np.zeros((sos.shape[0], 2)) for sos in d.band_sos]
-        self._zi_mid = [np.zeros((sos.shape[0], 2)) for sos in d.band_sos]
+        # mid and side of a band share its cascade: one kernel call filters both (2 channels)
+        self._cascades = [SosCascade(sos, 2) for sos in d.band_sos]
         self._energy = [np.zeros(2) for _ in d.band_sos]
 
     def process(self, block: AudioArray) -> AudioArray:
@@ -208,24 +209,32 @@ class StereoImager(Processor):
         if d is None or self.num_channels == 1 or x.shape[1] == 0:
             return x.copy()
         x64 = x.astype(np.float64)
-        mid = 0.5 * (x64[0] + x64[1])
-        side = 0.5 * (x64[0] - x64[1])
-        new_side = np.zeros_like(side)
-        for b, sos in enumerate(d.band_sos):
-            w = d.band_width[b]
-            if len(d.band_sos) == 1:
-                band = side
-            else:
-                band, self._zi_side[b] = signal.sosfilt(sos, side, zi=self._zi_side[b])
+        ms = np.empty_like(x64)
+        np.add(x64[0], x64[1], out=ms[0])
+        np.subtract(x64[0], x64[1], out=ms[1])
+        ms *= 0.5
+        mid = ms[0]
+        side = ms[1]
+        if len(d.band_sos) == 1:
+            w = d.band_width[0]
             if w > 1.0:
-                if len(d.band_sos) == 1:
-                    mid_band = mid
-                else:
-                    mid_band, self._zi_mid[b] = signal.sosfilt(sos, mid, zi=self._zi_mid[b])
-                new_side += _limited_width_kernel(mid_band, band, w, self._coef, MAX_SIDE_TO_MID, self._energy[b])
-            elif w > 0.0:
-                new_side += w * band
-        out = np.stack([mid + new_side, mid - new_side])
+                new_side = _limited_width_kernel(mid, side, w, self._coef, MAX_SIDE_TO_MID, self._energy[0])
+            else:
+                new_side = w * side
+        else:
+            new_side = np.zeros_like(side)
+            band = np.empty_like(ms)
+            for b, cascade in enumerate(self._cascades):
+                w = d.band_width[b]
+                if w > 1.0:
+                    cascade(ms, out=band)
+                    new_side += _limited_width_kernel(band[0], band[1], w, self._coef, MAX_SIDE_TO_MID, self._energy[b])
+                elif w > 0.0:
+                    cascade(ms[1:2], out=band[1:2])  # the side alone (in the cascade's first state row)
+                    new_side += w * band[1]
+        out = np.empty_like(x64)
+        np.add(mid, new_side, out=out[0])
+        np.subtract(mid, new_side, out=out[1])
         return out.astype(x.dtype, copy=False)
 
 
