@@ -731,7 +731,8 @@ def master_album(project: AlbumProject, out_dir: str | os.PathLike[str], *,
                         "index00_samples": tl.pregap_start_samples,
                         "index01_samples": tl.start_samples, "end_samples": tl.end_samples,
                         "duration_s": round(tl.duration_s, 3)})
-        record["tracks"] = track_records
+        record["tracks"] = track_records[: len(layout.tracks)]
+        record["hidden_track"] = track_records[len(layout.tracks)] if project.hidden else None
         record["deliverables"] = deliverables
         record["elapsed_s"] = round(time.perf_counter() - t0, 2)
         (work / "album.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
