@@ -172,81 +172,205 @@ def crossover_band_responses(
 
 
 @njit(cache=True)
-def _sos_filter(
-    sos: npt.NDArray[np.float64],
-    x: npt.NDArray[np.float64],
-    state: npt.NDArray[np.float64],
-    start_index: int,
-) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
-    """Cascade of biquads (transposed direct form II), state (channels, sections, 2) in place.
+def _fl(v: float) -> float:  # pragma: no cover - compiled
+    return v if abs(v) > _STATE_FLUSH else 0.0
 
-    Every 64th sample *of the stream* (``start_index`` counts the samples already filtered) the
-    negligible states are flushed to zero, so long silences cannot leave the filters in
-    denormals (slow) or in a limit cycle; tied to the absolute sample index, the flush does not
-    depend on the block size.
+
+@njit(cache=True)
+def _crossover_stereo(
+    lp: npt.NDArray[np.float64],
+    ap: npt.NDArray[np.float64],
+    comp: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    st: npt.NDArray[np.float64],
+    position: int,
+) -> None:  # pragma: no cover - compiled
+    """One LR4 crossover of the tree on a stereo ``r`` (2, n), in one pass.
+
+    ``lp`` and ``ap`` are ``[b0, b1, b2, a1, a2]`` of the 2nd-order Butterworth low-pass (run
+    twice: LR4) and of the all-pass; ``high = AP(r) - LP4(r)`` (the Linkwitz-Riley identity
+    ``LP4 + HP4 = AP``: three sections instead of four); ``low = LP4(r)`` then the all-passes
+    ``comp`` (0-2 rows) of the later crossovers. ``st`` (channels, 10) holds every state; both
+    channels run in one loop (twice the instruction-level parallelism of a latency-bound
+    recursion). Negligible states are flushed every 64th sample of the stream.
     """
-    num_ch, n = x.shape
-    out = x.copy()
-    for s in range(sos.shape[0]):
-        b0, b1, b2 = sos[s, 0], sos[s, 1], sos[s, 2]
-        a1, a2 = sos[s, 4], sos[s, 5]
-        if num_ch == 2:
-            # stereo: both channels in one loop, two independent recursions (twice the ILP);
-            # the same operations per channel as the generic loop below
-            p1, p2 = state[0, s, 0], state[0, s, 1]
-            q1, q2 = state[1, s, 0], state[1, s, 1]
-            for i in range(n):
-                v = out[0, i]
-                w = out[1, i]
-                y = b0 * v + p1
-                z = b0 * w + q1
-                p1 = b1 * v - a1 * y + p2
-                q1 = b1 * w - a1 * z + q2
-                p2 = b2 * v - a2 * y
-                q2 = b2 * w - a2 * z
-                if ((start_index + i) & 63) == 0:
-                    p1 = p1 if abs(p1) > _STATE_FLUSH else 0.0
-                    p2 = p2 if abs(p2) > _STATE_FLUSH else 0.0
-                    q1 = q1 if abs(q1) > _STATE_FLUSH else 0.0
-                    q2 = q2 if abs(q2) > _STATE_FLUSH else 0.0
-                out[0, i] = y
-                out[1, i] = z
-            state[0, s, 0], state[0, s, 1] = p1, p2
-            state[1, s, 0], state[1, s, 1] = q1, q2
-            continue
-        for c in range(num_ch):
-            s1 = state[c, s, 0]
-            s2 = state[c, s, 1]
-            for i in range(n):
-                v = out[c, i]
-                y = b0 * v + s1
-                s1 = b1 * v - a1 * y + s2
-                s2 = b2 * v - a2 * y
-                if ((start_index + i) & 63) == 0:
-                    s1 = s1 if abs(s1) > _STATE_FLUSH else 0.0
-                    s2 = s2 if abs(s2) > _STATE_FLUSH else 0.0
-                out[c, i] = y
-            state[c, s, 0] = s1
-            state[c, s, 1] = s2
-    return out
+    n = r.shape[1]
+    m = comp.shape[0]
+    b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
+    c0, c1, c2, d1, d2 = ap[0], ap[1], ap[2], ap[3], ap[4]
+    e0 = e1 = e2 = f1 = f2 = 0.0
+    g0 = g1 = g2 = h1 = h2 = 0.0
+    if m >= 1:
+        e0, e1, e2, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 2], comp[0, 3], comp[0, 4]
+    if m >= 2:
+        g0, g1, g2, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 2], comp[1, 3], comp[1, 4]
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = (
+        st[0, 0],
+        st[0, 1],
+        st[0, 2],
+        st[0, 3],
+        st[0, 4],
+        st[0, 5],
+        st[0, 6],
+        st[0, 7],
+        st[0, 8],
+        st[0, 9],
+    )
+    t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 = (
+        st[1, 0],
+        st[1, 1],
+        st[1, 2],
+        st[1, 3],
+        st[1, 4],
+        st[1, 5],
+        st[1, 6],
+        st[1, 7],
+        st[1, 8],
+        st[1, 9],
+    )
+    for i in range(n):
+        v = r[0, i]
+        u = r[1, i]
+        y = b0 * v + s0
+        z = b0 * u + t0
+        s0 = b1 * v - a1 * y + s1
+        t0 = b1 * u - a1 * z + t1
+        s1 = b2 * v - a2 * y
+        t1 = b2 * u - a2 * z
+        lo = b0 * y + s2
+        lq = b0 * z + t2
+        s2 = b1 * y - a1 * lo + s3
+        t2 = b1 * z - a1 * lq + t3
+        s3 = b2 * y - a2 * lo
+        t3 = b2 * z - a2 * lq
+        a = c0 * v + s4
+        aq = c0 * u + t4
+        s4 = c1 * v - d1 * a + s5
+        t4 = c1 * u - d1 * aq + t5
+        s5 = c2 * v - d2 * a
+        t5 = c2 * u - d2 * aq
+        high[0, i] = a - lo
+        high[1, i] = aq - lq
+        if m >= 1:
+            w = e0 * lo + s6
+            wq = e0 * lq + t6
+            s6 = e1 * lo - f1 * w + s7
+            t6 = e1 * lq - f1 * wq + t7
+            s7 = e2 * lo - f2 * w
+            t7 = e2 * lq - f2 * wq
+            lo = w
+            lq = wq
+            if m >= 2:
+                w = g0 * lo + s8
+                wq = g0 * lq + t8
+                s8 = g1 * lo - h1 * w + s9
+                t8 = g1 * lq - h1 * wq + t9
+                s9 = g2 * lo - h2 * w
+                t9 = g2 * lq - h2 * wq
+                lo = w
+                lq = wq
+        low[0, i] = lo
+        low[1, i] = lq
+        if ((position + i) & 63) == 0:
+            s0 = _fl(s0)
+            s1 = _fl(s1)
+            s2 = _fl(s2)
+            s3 = _fl(s3)
+            s4 = _fl(s4)
+            s5 = _fl(s5)
+            s6 = _fl(s6)
+            s7 = _fl(s7)
+            s8 = _fl(s8)
+            s9 = _fl(s9)
+            t0 = _fl(t0)
+            t1 = _fl(t1)
+            t2 = _fl(t2)
+            t3 = _fl(t3)
+            t4 = _fl(t4)
+            t5 = _fl(t5)
+            t6 = _fl(t6)
+            t7 = _fl(t7)
+            t8 = _fl(t8)
+            t9 = _fl(t9)
+    st[0, 0], st[0, 1], st[0, 2], st[0, 3], st[0, 4] = s0, s1, s2, s3, s4
+    st[0, 5], st[0, 6], st[0, 7], st[0, 8], st[0, 9] = s5, s6, s7, s8, s9
+    st[1, 0], st[1, 1], st[1, 2], st[1, 3], st[1, 4] = t0, t1, t2, t3, t4
+    st[1, 5], st[1, 6], st[1, 7], st[1, 8], st[1, 9] = t5, t6, t7, t8, t9
 
 
-class _Stage:
-    """One filter path (a cascade of sections) with its own explicit state."""
-
-    def __init__(self, sos: npt.NDArray[np.float64], num_channels: int) -> None:
-        self.sos = np.ascontiguousarray(sos, dtype=np.float64)
-        self.state = np.zeros((num_channels, self.sos.shape[0], 2))
-        self.samples_done = 0
-
-    def reset(self) -> None:
-        self.state[:] = 0.0
-        self.samples_done = 0
-
-    def __call__(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        out = _sos_filter(self.sos, x, self.state, self.samples_done & 63)
-        self.samples_done += x.shape[1]
-        return out
+@njit(cache=True)
+def _crossover_mono(
+    lp: npt.NDArray[np.float64],
+    ap: npt.NDArray[np.float64],
+    comp: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    st: npt.NDArray[np.float64],
+    position: int,
+) -> None:  # pragma: no cover - compiled
+    """One crossover of the tree, channel by channel (see :func:`_crossover_stereo`)."""
+    num_ch, n = r.shape
+    m = comp.shape[0]
+    b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
+    c0, c1, c2, d1, d2 = ap[0], ap[1], ap[2], ap[3], ap[4]
+    e0 = e1 = e2 = f1 = f2 = 0.0
+    g0 = g1 = g2 = h1 = h2 = 0.0
+    if m >= 1:
+        e0, e1, e2, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 2], comp[0, 3], comp[0, 4]
+    if m >= 2:
+        g0, g1, g2, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 2], comp[1, 3], comp[1, 4]
+    for c in range(num_ch):
+        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = (
+            st[c, 0],
+            st[c, 1],
+            st[c, 2],
+            st[c, 3],
+            st[c, 4],
+            st[c, 5],
+            st[c, 6],
+            st[c, 7],
+            st[c, 8],
+            st[c, 9],
+        )
+        for i in range(n):
+            v = r[c, i]
+            y = b0 * v + s0
+            s0 = b1 * v - a1 * y + s1
+            s1 = b2 * v - a2 * y
+            lo = b0 * y + s2
+            s2 = b1 * y - a1 * lo + s3
+            s3 = b2 * y - a2 * lo
+            a = c0 * v + s4
+            s4 = c1 * v - d1 * a + s5
+            s5 = c2 * v - d2 * a
+            high[c, i] = a - lo
+            if m >= 1:
+                w = e0 * lo + s6
+                s6 = e1 * lo - f1 * w + s7
+                s7 = e2 * lo - f2 * w
+                lo = w
+                if m >= 2:
+                    w = g0 * lo + s8
+                    s8 = g1 * lo - h1 * w + s9
+                    s9 = g2 * lo - h2 * w
+                    lo = w
+            low[c, i] = lo
+            if ((position + i) & 63) == 0:
+                s0 = _fl(s0)
+                s1 = _fl(s1)
+                s2 = _fl(s2)
+                s3 = _fl(s3)
+                s4 = _fl(s4)
+                s5 = _fl(s5)
+                s6 = _fl(s6)
+                s7 = _fl(s7)
+                s8 = _fl(s8)
+                s9 = _fl(s9)
+        st[c, 0], st[c, 1], st[c, 2], st[c, 3], st[c, 4] = s0, s1, s2, s3, s4
+        st[c, 5], st[c, 6], st[c, 7], st[c, 8], st[c, 9] = s5, s6, s7, s8, s9
 
 
 def warmup() -> None:
@@ -285,13 +409,12 @@ class MultibandCompressor(Processor):
             design_lr4_crossover(fc, sample_rate=self.sample_rate) for fc in params.crossover_hz
         ]
         c = self.num_channels
-        # split k: low part -> LP_k then the all-passes of every later crossover; high part -> HP_k
-        self._lows: list[_Stage] = []
-        self._highs: list[_Stage] = []
-        for k, d in enumerate(designs):
-            chain = [d.lowpass_sos] + [later.allpass_sos for later in designs[k + 1 :]]
-            self._lows.append(_Stage(np.vstack(chain), c))
-            self._highs.append(_Stage(d.highpass_sos, c))
+        # split k: low part -> LP_k then the all-passes of every later crossover; high part ->
+        # HP_k = AP_k - LP_k. Coefficients as [b0, b1, b2, a1, a2].
+        cols = [0, 1, 2, 4, 5]
+        self._lp = np.ascontiguousarray([d.lowpass_sos[0, cols] for d in designs])
+        self._ap = np.ascontiguousarray([d.allpass_sos[0, cols] for d in designs])
+        self._kernel = _crossover_stereo if c == 2 else _crossover_mono
         self._compressors = [
             Compressor(bp, sample_rate=self.sample_rate, num_channels=c) for bp in params.bands
         ]
@@ -315,8 +438,8 @@ class MultibandCompressor(Processor):
 
     def reset(self) -> None:
         """Clear filter, compressor and delay state."""
-        for stage in (*self._lows, *self._highs):
-            stage.reset()
+        self._xo_state = np.zeros((len(self.params.crossover_hz), self.num_channels, 10))
+        self._position = 0
         for comp in self._compressors:
             comp.reset()
         self._delays = [np.zeros((self.num_channels, d)) for d in self._extra]
@@ -329,27 +452,39 @@ class MultibandCompressor(Processor):
 
     def split(self, block: AudioArray) -> list[npt.NDArray[np.float64]]:
         """The bands of ``block`` (float64), lowest first; advances the crossover state."""
-        x = np.asarray(block, dtype=np.float64)
-        bands = []
-        rest = np.ascontiguousarray(x)
-        for low, high in zip(self._lows, self._highs):
-            bands.append(low(rest))
-            rest = high(rest)
-        bands.append(rest)
+        return list(self._split(np.ascontiguousarray(block, dtype=np.float64)))
+
+    def _split(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        num_x = self._lp.shape[0]
+        bands = np.empty((num_x + 1, *x.shape))
+        rest = x
+        for k in range(num_x):
+            self._kernel(
+                self._lp[k],
+                self._ap[k],
+                self._ap[k + 1 :],
+                rest,
+                bands[k],
+                bands[k + 1],
+                self._xo_state[k],
+                self._position,
+            )
+            rest = bands[k + 1]
+        self._position = (self._position + x.shape[1]) & 63
         return bands
 
     def process(self, block: AudioArray) -> AudioArray:
         """Split, compress each band, sum; same shape and dtype out."""
         x = check_audio(block, num_channels=self.num_channels, name="block")
         n = x.shape[1]
-        bands = self.split(x)
+        bands = self._split(np.ascontiguousarray(x, dtype=np.float64))
         out = np.zeros((self.num_channels, n))
         gr = np.zeros((self.params.num_bands, n))
         for k, band in enumerate(bands):
             y: npt.NDArray[np.float64] = band
             if not self._bypass[k]:
-                y = np.asarray(self._compressors[k].process(band), dtype=np.float64)
-                gr[k] = self._compressors[k].gain_reduction_db()
+                y, band_gr = self._compressors[k].process_float64(band)
+                gr[k] = band_gr[0] if band_gr.shape[0] == 1 else band_gr.max(axis=0)
             if self._extra[k]:
                 joined = np.concatenate([self._delays[k], y], axis=1)
                 y = joined[:, :n]
