@@ -264,14 +264,17 @@ class DeclickParams:
         check_range("ar_order", self.ar_order, 8, 64)
 
 
-#: Detection: a sample is a click sample when both residuals exceed this many robust sigmas.
+#: Detection: a sample is a click sample when both residuals exceed this many robust sigmas
+#: (mono, or one channel of a stereo pair alone)...
 DECLICK_THRESHOLD = 10.0
+#: ...or this many on both channels of a stereo pair.
+DECLICK_THRESHOLD_BOTH = 5.0
 #: AR order of the detector's predictor.
 DECLICK_DETECT_ORDER = 20
 #: Sub-block of the robust level (samples).
 DECLICK_SUB_SAMPLES = 256
 #: Samples of context on each side for the interpolation's AR estimate.
-DECLICK_CONTEXT_SAMPLES = 256
+DECLICK_CONTEXT_SAMPLES = 384
 
 
 @njit(cache=True)
@@ -281,6 +284,7 @@ def _declick_hop(
     hop: int,
     order: int,
     threshold: float,
+    threshold_both: float,
     max_len: int,
     sub: int,
     context: int,
@@ -294,12 +298,13 @@ def _declick_hop(
     c_n, n = y.shape
     pd = DECLICK_DETECT_ORDER
     flags = np.zeros(n, dtype=np.bool_)
+    score = np.zeros((c_n, n))
+    lo = max(first_valid, 0)
+    if n - lo < 4 * pd:
+        return 0
+    nomiss = np.zeros(n, dtype=np.bool_)
     for c in range(c_n):
         x = y[c]
-        lo = max(first_valid, 0)
-        if n - lo < 4 * pd:
-            continue
-        nomiss = np.zeros(n, dtype=np.bool_)
         r = _masked_autocorr(x, lo, n, nomiss, pd)
         if r[0] <= 0.0:
             continue
@@ -325,9 +330,7 @@ def _declick_hop(
                 med[k] = -1.0
                 continue
             med[k] = np.median(np.abs(ef[p0:p1]))
-        for i in range(hist, n):
-            if i < lo + pd or i >= n - pd:
-                continue
+        for i in range(max(hist, lo + pd), n - pd):
             k = i // sub
             lev = med[k]
             if k > 0:
@@ -337,8 +340,20 @@ def _declick_hop(
             if lev <= 0.0:
                 continue
             lev = lev / 0.6745
-            if abs(ef[i]) > threshold * lev and abs(eb[i]) > threshold * lev:
-                flags[i] = True
+            score[c, i] = min(abs(ef[i]), abs(eb[i])) / lev
+    for i in range(hist, n):
+        if c_n == 2:
+            # a click on both channels (the other channel may peak one sample off), or far out
+            # on one channel alone
+            b = score[1, i]
+            if i > 0:
+                b = max(b, score[1, i - 1])
+            if i + 1 < n:
+                b = max(b, score[1, i + 1])
+            hit_both = score[0, i] > threshold_both and b > threshold_both
+            flags[i] = hit_both or max(score[0, i], score[1, i]) > threshold
+        else:
+            flags[i] = score[0, i] > threshold
     repaired = 0
     i = hist
     while i < hist + hop:
@@ -391,7 +406,8 @@ class Declicker(_HopProcessor):
         y = np.ascontiguousarray(x_out)
         self.clicks_repaired += _declick_hop(
             y, self._history, self._hop, self.params.ar_order,
-            DECLICK_THRESHOLD / self.params.sensitivity, self._max_len, DECLICK_SUB_SAMPLES,
+            DECLICK_THRESHOLD / self.params.sensitivity,
+            DECLICK_THRESHOLD_BOTH / self.params.sensitivity, self._max_len, DECLICK_SUB_SAMPLES,
             DECLICK_CONTEXT_SAMPLES, first_valid,
         )
         x_out[:] = y
@@ -484,7 +500,16 @@ def _declip_hop(
             sign = 1.0 if xi[gs] > 0.0 else -1.0
             bound = np.empty(g)
             for k in range(g):
-                bound[k] = level * (1.0 + DECLIP_BOUND_RISE * math.sin(math.pi * (k + 1) / (g + 1)))
+                # clipped samples: just beyond the clip level (an asymmetric bump, so no two
+                # neighbours are equal); samples between the threshold and the level are
+                # genuine: at least their own magnitude
+                v = abs(xi[gs + k])
+                if v >= level:
+                    v = level * (
+                        1.0 + DECLIP_BOUND_RISE * math.sin(math.pi * (k + 1) / (g + 1))
+                        + 1e-4 * (k + 1) / g
+                    )
+                bound[k] = v
             done = False
             lo = max(0, gs - context)
             hi = min(n, ge + context)
@@ -852,10 +877,12 @@ class DehumParams:
 DEHUM_BACK_FRACTION = 2.0 / 3.0
 #: Frequency step of the fine search (Hz, around the current estimate).
 DEHUM_SEARCH_STEP_HZ = 0.2
-#: Auto detection: hum lines must stand this far above the spectrum 4 Hz beside them (power ratio)
-DEHUM_DETECT_RATIO = 10.0
-#: ...and above the other mains family (power ratio).
-DEHUM_FAMILY_RATIO = 4.0
+#: Auto detection: decide after this many hops (about 1.5 s)...
+DEHUM_DETECT_HOPS = 8
+#: ...when a family's coherence (coherent power over mean power) exceeds this...
+DEHUM_DETECT_COHERENCE = 0.25
+#: ...and this multiple of the other family's.
+DEHUM_FAMILY_RATIO = 2.0
 #: Offset of the reference bins used for detection (Hz).
 DEHUM_REFERENCE_OFFSET_HZ = 4.0
 
@@ -953,6 +980,10 @@ class Dehummer(_HopProcessor):
         self.mains_hz_detected = float(self.params.mains_hz)
         self.fundamental_hz = float(self.params.mains_hz)
         self._c_prev: npt.NDArray[np.complex128] | None = None
+        k = self.params.harmonics
+        self._detect_sums: dict[float, list[npt.NDArray[np.generic]]] = {
+            f: [np.zeros(k, dtype=np.complex128), np.zeros(k)] for f in (50.0, 60.0)
+        }
         self._f_prev = 0.0
 
     def _estimate(self, x: Array, centre: int, first_valid: int) -> tuple[npt.NDArray[np.complex128], float]:
@@ -983,22 +1014,33 @@ class Dehummer(_HopProcessor):
         return c_hat, f_hat
 
     def _detect(self, x: Array, centre: int, first_valid: int) -> None:
+        """Hum is stationary: its phasors, referred to absolute time, add up coherently from hop
+        to hop, while music's at the same frequencies wander. Decide once the coherence of one
+        family stands out (after ``DEHUM_DETECT_HOPS`` hops)."""
         sr = self.sample_rate
         k = self.params.harmonics
         mono = np.mean(x, axis=0)
-        scores = {}
+        abs_centre = self._hop_index * self._hop + (centre - self._history)
+        harm = np.arange(1, k + 1)
+        coherence = {}
         for mains in (50.0, 60.0):
-            line = _hum_power(_demod(mono, centre, self._win, self._back, mains / sr, k, first_valid))
-            ref = 0.0
-            for off in (-DEHUM_REFERENCE_OFFSET_HZ, DEHUM_REFERENCE_OFFSET_HZ):
-                for h in range(1, k + 1):
-                    cref = _demod(mono, centre, self._win, self._back, (mains * h + off) / sr, 1, first_valid)
-                    ref += float(np.abs(cref[0]) ** 2) / 2.0
-            scores[mains] = (line, ref)
-        (l50, r50), (l60, r60) = scores[50.0], scores[60.0]
-        if l50 > DEHUM_DETECT_RATIO * r50 and l50 > DEHUM_FAMILY_RATIO * l60:
+            c = _demod(mono, centre, self._win, self._back, mains / sr, k, first_valid)
+            cycles = np.mod(mains * harm * float(abs_centre) / sr, 1.0)
+            c_abs = c * np.exp(2j * np.pi * cycles)
+            sums = self._detect_sums[mains]
+            sums[0] = sums[0] + c_abs
+            sums[1] = sums[1] + np.abs(c) ** 2
+            count = self._hop_index + 1
+            power = float(np.sum(sums[1])) / count
+            coherence[mains] = (
+                float(np.sum(np.abs(sums[0]) ** 2)) / count**2 / power if power > 0 else 0.0
+            )
+        if self._hop_index + 1 < DEHUM_DETECT_HOPS:
+            return
+        c50, c60 = coherence[50.0], coherence[60.0]
+        if c50 > DEHUM_DETECT_COHERENCE and c50 > DEHUM_FAMILY_RATIO * c60:
             self.mains_hz_detected = 50.0
-        elif l60 > DEHUM_DETECT_RATIO * r60 and l60 > DEHUM_FAMILY_RATIO * l50:
+        elif c60 > DEHUM_DETECT_COHERENCE and c60 > DEHUM_FAMILY_RATIO * c50:
             self.mains_hz_detected = 60.0
         if self.mains_hz_detected:
             self.fundamental_hz = self.mains_hz_detected
