@@ -116,11 +116,18 @@ def _quantize_kernel(
     top = scale - 1.0  # largest code (full scale minus one LSB)
     bottom = -scale
     limit = ERROR_LIMIT_LSB
+    # the remembered errors as a ring: errors[c, k] is e[n-1-k]; a doubled local copy lets
+    # the feedback read order contiguous values without shifting the history every sample
+    ring = np.zeros(2 * order)
     for c in range(num_channels):
+        for k in range(order):
+            ring[order - 1 - k] = errors[c, k]
+            ring[2 * order - 1 - k] = errors[c, k]
+        head = 0  # ring[head + order - 1] is the newest error, ring[head] the oldest
         for i in range(n):
             v = x[c, i] * scale
             for k in range(order):
-                v -= coefs[k] * errors[c, k]
+                v -= coefs[k] * ring[head + order - 1 - k]
             d = 0.0
             if dither_on:
                 d = uniforms[c, 2 * i] - uniforms[c, 2 * i + 1]
@@ -135,10 +142,14 @@ def _quantize_kernel(
                     e = limit
                 elif e < -limit:
                     e = -limit
-                for k in range(order - 1, 0, -1):
-                    errors[c, k] = errors[c, k - 1]
-                errors[c, 0] = e
+                ring[head] = e
+                ring[head + order] = e
+                head += 1
+                if head == order:
+                    head = 0
             y[c, i] = q / scale
+        for k in range(order):
+            errors[c, k] = ring[head + order - 1 - k]
     return y
 
 
