@@ -216,7 +216,7 @@ def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Ar
         b[i] = -s
     for i in range(nu):
         mat[i, i] += 1e-9 * ra[0]
-    return np.linalg.solve(mat, b)
+    return np.asarray(np.linalg.solve(mat, b), dtype=np.float64)
 
 
 @njit(cache=True)
@@ -981,8 +981,8 @@ class Dehummer(_HopProcessor):
         self.fundamental_hz = float(self.params.mains_hz)
         self._c_prev: npt.NDArray[np.complex128] | None = None
         k = self.params.harmonics
-        self._detect_sums: dict[float, list[npt.NDArray[np.generic]]] = {
-            f: [np.zeros(k, dtype=np.complex128), np.zeros(k)] for f in (50.0, 60.0)
+        self._detect_sums: dict[float, list[npt.NDArray[np.complex128]]] = {
+            f: [np.zeros(k, dtype=np.complex128), np.zeros(k, dtype=np.complex128)] for f in (50.0, 60.0)
         }
         self._f_prev = 0.0
 
@@ -1031,7 +1031,7 @@ class Dehummer(_HopProcessor):
             sums[0] = sums[0] + c_abs
             sums[1] = sums[1] + np.abs(c) ** 2
             count = self._hop_index + 1
-            power = float(np.sum(sums[1])) / count
+            power = float(np.sum(sums[1].real)) / count
             coherence[mains] = (
                 float(np.sum(np.abs(sums[0]) ** 2)) / count**2 / power if power > 0 else 0.0
             )
