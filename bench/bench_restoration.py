@@ -15,12 +15,12 @@ import soundfile as sf
 
 from burnish.dsp.base import Processor
 from burnish.dsp.restoration import (
-    DeclickParams,
     Declicker,
+    DeclickParams,
     DeclipParams,
     Declipper,
-    DehumParams,
     Dehummer,
+    DehumParams,
     DenoiseParams,
     Denoiser,
     warmup,
