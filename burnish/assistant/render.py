@@ -254,15 +254,23 @@ def render_master(
     capped = gain > cap
     gain = min(gain, cap)
 
-    # Find the gain that lands the loudness: secant steps on measuring passes (no writing).
+    # Find the gain that lands the loudness: secant steps. Every pass writes a candidate
+    # master (so the pass that lands is the final one), measured as it is written.
     passes = 0
     prev: tuple[float, float] | None = None
-    measured = math.nan
-    for _ in range(5):
-        res = render_stage(pre_path, stage_b(plan, gain, ceiling), out_path=None,
-                           progress=step("loudness"))
+    limiter_ceiling = ceiling
+    candidate = work / f"candidate{Path(out_path).suffix}"
+    out: StageResult | None = None
+    for _ in range(6):
+        out = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling), out_path=candidate,
+                           bit_depth=plan.bit_depth, progress=step("limiting"))
         passes += 1
-        measured = res.integrated_lufs
+        if out.true_peak_dbtp > ceiling + 1e-9:
+            # after dither (or at the edge of the limiter's margin) the peak is over: lower the
+            # limiter's ceiling by the excess and go again
+            limiter_ceiling -= out.true_peak_dbtp - ceiling + 0.02
+            continue
+        measured = out.integrated_lufs
         err = target - measured
         if not math.isfinite(err) or abs(err) <= 0.03:
             break
@@ -270,8 +278,7 @@ def render_master(
             break
         slope = 1.0
         if prev is not None and abs(gain - prev[0]) > 1e-6:
-            slope = (measured - prev[1]) / (gain - prev[0])
-            slope = float(np.clip(slope, 0.2, 1.5))
+            slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.2, 1.5))
         prev = (gain, measured)
         new_gain = gain + err / slope
         if new_gain > cap:
@@ -279,17 +286,9 @@ def render_master(
         if abs(new_gain - gain) < 1e-4:
             break
         gain = new_gain
-
-    # The final pass writes the master; if the output's true peak (after dither) is over the
-    # ceiling, lower the limiter's ceiling by the excess and write again.
-    limiter_ceiling = ceiling
-    for _ in range(3):
-        out = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling), out_path=out_path,
-                           bit_depth=plan.bit_depth, progress=step("writing"))
-        passes += 1
-        if out.true_peak_dbtp <= ceiling + 1e-9:
-            break
-        limiter_ceiling -= out.true_peak_dbtp - ceiling + 0.02
+    if out is None:  # the loop always runs at least once
+        raise RuntimeError("no limiter pass ran")
+    os.replace(candidate, out_path)
     try:
         os.unlink(pre_path)
     except OSError:
