@@ -26,6 +26,7 @@ from burnish.io.files import AudioReader, AudioWriter
 Array = npt.NDArray[np.float64]
 BLOCK = 65536
 TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
+MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
 
 
 def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -48,9 +49,13 @@ def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
 
 def stage_b(plan: Plan, gain_db: float, ceiling_dbtp: float) -> list[dict[str, Any]]:
     limiter = dict(plan.limiter_params)
-    limiter["input_gain_db"] = round(float(gain_db), 4)
+    into_limiter = min(float(gain_db), MAX_LIMITER_INPUT_GAIN_DB)
+    limiter["input_gain_db"] = round(into_limiter, 4)
     limiter["ceiling_dbtp"] = round(float(ceiling_dbtp), 4)
-    procs: list[dict[str, Any]] = [{"type": "limiter", "params": limiter}]
+    procs: list[dict[str, Any]] = []
+    if gain_db > into_limiter:  # more than the limiter's input stage takes: a gain before it
+        procs.append({"type": "gain", "params": {"gain_db": round(float(gain_db) - into_limiter, 4)}})
+    procs.append({"type": "limiter", "params": limiter})
     if plan.bit_depth == 16:
         procs.append({"type": "dither", "params": {"bit_depth": 16, "shape": "tpdf", "seed": 0}})
     return procs
@@ -261,7 +266,7 @@ def render_master(
     limiter_ceiling = ceiling
     candidate = work / f"candidate{Path(out_path).suffix}"
     out: StageResult | None = None
-    for _ in range(6):
+    for _ in range(8):
         out = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling), out_path=candidate,
                            bit_depth=plan.bit_depth, progress=step("limiting"))
         passes += 1
@@ -278,7 +283,7 @@ def render_master(
             break
         slope = 1.0
         if prev is not None and abs(gain - prev[0]) > 1e-6:
-            slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.2, 1.5))
+            slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.05, 1.5))
         prev = (gain, measured)
         new_gain = gain + err / slope
         if new_gain > cap:
