@@ -51,6 +51,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", action="store_true", help="write an HTML report per master")
     p.add_argument("--jobs", type=int, default=0, help="parallel jobs for a batch (default: cores)")
     p.add_argument("--json", action="store_true", help="print the master record(s) as JSON")
+    p.add_argument("--deliver", metavar="LIST",
+                   help="then make these deliverables from the first version (see burnish"
+                   " deliver), e.g. streaming,cd,mp3,aac,opus,hires")
+    p.add_argument("--release", metavar="TOML", help="release metadata for --deliver")
     p.set_defaults(run=run)
 
 
@@ -140,6 +144,17 @@ def run(args: argparse.Namespace) -> int:
     from burnish.errors import BurnishError
 
     files = _collect(args.mixes)
+    metadata = None
+    if args.deliver:  # destinations and tags are checked BEFORE any mastering
+        from burnish.delivery.destinations import parse_destinations
+        from burnish.delivery.release import check_release, load_release
+
+        if len(files) > 1:
+            raise BurnishError("--deliver takes one mix; use burnish deliver on each record")
+        metadata = load_release(args.release) if args.release else None
+        dests = parse_destinations(args.deliver)
+        if metadata is not None:
+            check_release(metadata, [d.codec for d in dests])
     os.makedirs(args.out_dir, exist_ok=True)
     jobs = [_job(args, f) for f in files]
     if len(jobs) == 1:
@@ -150,6 +165,14 @@ def run(args: argparse.Namespace) -> int:
             _print_record(record, sys.stdout)
             print(f"  record: {record_path_for(jobs[0].mix_path, args.out_dir)}")
         ok = all(v["verification"]["passed"] for v in record["revisions"][-1]["versions"])
+        if args.deliver:
+            from burnish.cli.deliver import print_table
+            from burnish.delivery.deliver import deliver
+
+            delivered = deliver(record_path_for(jobs[0].mix_path, args.out_dir), args.deliver,
+                                out_dir=os.path.join(args.out_dir, "delivery"), metadata=metadata)
+            print_table(delivered, sys.stdout)
+            ok = ok and all(r.passed for r in delivered)
         return 0 if ok else 5
 
     # a batch: skip what is done, run the rest on every core, summarise
