@@ -1,11 +1,12 @@
 """Rendering a decided master, file to file, in bounded memory, to the loudness asked.
 
 Two stages. Stage A (everything before the limiter, and rate conversion) is rendered once to a
-64-bit float work file while it is measured. Stage B (loudness gain, true-peak limiter, dither)
-is then run over the work file: a few measuring passes find the gain that lands the integrated
-loudness on the target (the limiter is not linear, so the gain is found by iteration), and a
-final pass writes the master. A cap on the limiter's peak reduction keeps the assistant from
-crushing music to reach a number; the shortfall is then reported instead.
+32-bit float work file while it is measured (a float's 24-bit mantissa is far finer than the
+24-bit output's step). Stage B (loudness gain, true-peak limiter, dither) then runs over the
+work file: each pass writes a candidate master and measures it, and secant steps on the gain
+land the integrated loudness on the target (the limiter is not linear, so the gain is found by
+iteration); the pass that lands is the master. A cap on the limiter's peak reduction keeps the
+assistant from crushing music to reach a number; the shortfall is then reported instead.
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def render_master(
             return None
         return lambda frac: progress(name, frac)
 
-    pre = render_stage(mix_path, stage_a(plan, rate_in), out_path=pre_path, bit_depth=64,
+    pre = render_stage(mix_path, stage_a(plan, rate_in), out_path=pre_path, bit_depth=32,
                        progress=step("processing"))
     target = plan.target_lufs
     ceiling = plan.ceiling_dbtp
