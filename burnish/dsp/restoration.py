@@ -425,32 +425,43 @@ class DeclipParams:
     ``threshold`` in [0.5, 1]: samples at or above this fraction of the clip level count as
     clipped. ``clip_level`` in [0, 2]: the clip level (linear full scale); 0 detects it as the
     level of flat runs (3+ equal samples at the stream's peak). ``headroom_db`` in [0, 24]: the
-    output is scaled by ``-headroom_db`` so restored peaks have room. ``max_run_ms`` in [0.1, 20]:
-    longer clipped runs are only lifted to the bound, not interpolated. ``ar_order`` in [8, 64].
+    output is scaled by ``-headroom_db`` so restored peaks have room. ``max_iterations`` in
+    [5, 500]: A-SPADE iterations per frame (the sparsity grows by ``sparsity_step`` bins per
+    iteration, so together they bound the sparsity reached). ``sparsity_step`` in [1, 64].
     """
 
     threshold: float = 0.99
     clip_level: float = 0.0
     headroom_db: float = 6.0
-    max_run_ms: float = 10.0
-    ar_order: int = 32
+    max_iterations: int = 40
+    sparsity_step: int = 16
 
     def __post_init__(self) -> None:
         check_range("threshold", self.threshold, 0.5, 1.0)
         check_range("clip_level", self.clip_level, 0.0, 2.0)
         check_range("headroom_db", self.headroom_db, 0.0, 24.0)
-        check_range("max_run_ms", self.max_run_ms, 0.1, 20.0)
-        check_range("ar_order", self.ar_order, 8, 64)
+        check_range("max_iterations", self.max_iterations, 5, 500)
+        check_range("sparsity_step", self.sparsity_step, 1, 64)
 
 
 #: A run of this many equal samples (|x|) at the peak reveals the clip level.
 DECLIP_FLAT_RUN = 3
 #: Lowest clip level the detector accepts (linear).
 DECLIP_MIN_LEVEL = 0.1
-#: Restored samples lie at least this fraction beyond the clip level (a half-sine over the run),
-#: so that no flat run is left.
-DECLIP_BOUND_RISE = 0.02
-DECLIP_CONTEXT_SAMPLES = 512
+#: Redundancy of the oversampled DFT frame of A-SPADE.
+DECLIP_REDUNDANCY = 2
+#: Frames per hop (the frame step is a quarter frame: 75 % overlap).
+DECLIP_FRAMES_PER_HOP = 8
+#: Convergence: stop a frame when ``||A x - z|| <= DECLIP_EPSILON * clip level``.
+DECLIP_EPSILON = 0.1
+#: Restored samples at the clip level are lifted by this relative amount, alternating between
+#: one and two units from sample to sample, so that no two neighbours are equal (no flat run).
+DECLIP_BOUND_RISE = 1e-5
+
+
+def declip_frame_samples(sample_rate: int) -> int:
+    """A-SPADE frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
+    return int(2 ** round(math.log2(0.046 * sample_rate)))
 
 
 @njit(cache=True)
@@ -474,109 +485,74 @@ def _detect_clip_level(x: Array, level: float, first_valid: int) -> float:  # pr
     return level
 
 
-@njit(cache=True)
-def _declip_hop(
-    x_in: Array, y: Array, hist: int, hop: int, thr: float, level: float, order: int,
-    max_len: int, context: int,
-) -> int:  # pragma: no cover - compiled
-    """Reconstruct clipped runs that start in the hop, in ``y`` (in place). Returns run count."""
-    c_n, n = x_in.shape
-    runs = 0
-    for c in range(c_n):
-        xi = x_in[c]
-        missing = np.zeros(n, dtype=np.bool_)
-        for i in range(n):
-            missing[i] = abs(xi[i]) >= thr
-        i = hist
-        while i < hist + hop:
-            if not missing[i] or (i > 0 and missing[i - 1]):
-                i += 1
-                continue
-            j = i
-            while j < n and missing[j]:
-                j += 1
-            gs, ge = i, j
-            g = ge - gs
-            sign = 1.0 if xi[gs] > 0.0 else -1.0
-            bound = np.empty(g)
-            for k in range(g):
-                # clipped samples: just beyond the clip level (an asymmetric bump, so no two
-                # neighbours are equal); samples between the threshold and the level are
-                # genuine: at least their own magnitude
-                v = abs(xi[gs + k])
-                if v >= level:
-                    v = level * (
-                        1.0 + DECLIP_BOUND_RISE * math.sin(math.pi * (k + 1) / (g + 1))
-                        + 1e-4 * (k + 1) / g
-                    )
-                bound[k] = v
-            done = False
-            lo = max(0, gs - context)
-            hi = min(n, ge + context)
-            p = min(order, (gs - lo) // 2, (hi - ge) // 2)
-            if g <= max_len and p >= 4 and ge < n:
-                yc = y[c]
-                r = _masked_autocorr(yc, lo, hi, missing, p)
-                a = _levinson(r, p)
-                seg = yc[gs - p : ge + p].copy()
-                fixed = np.zeros(g, dtype=np.bool_)
-                for _ in range(8):
-                    unknown = np.empty(g, dtype=np.int64)
-                    nu = 0
-                    for k in range(g):
-                        if fixed[k]:
-                            seg[p + k] = sign * bound[k]
-                        else:
-                            unknown[nu] = p + k
-                            nu += 1
-                    if nu == 0:
-                        break
-                    sol = _ar_solve(seg, unknown, nu, a)
-                    violated = False
-                    for m in range(nu):
-                        k = unknown[m] - p
-                        seg[p + k] = sol[m]
-                        if sign * sol[m] < bound[k]:
-                            fixed[k] = True
-                            violated = True
-                    if not violated:
-                        break
-                for k in range(g):
-                    v = seg[p + k]
-                    if sign * v < bound[k] or not math.isfinite(v):
-                        v = sign * bound[k]
-                    yc[gs + k] = v
-                done = True
-            if not done:
-                for k in range(g):
-                    y[c, gs + k] = sign * bound[k]
-            runs += 1
-            i = ge
-    return runs
+def aspade(
+    frames: Array, lower: Array, upper: Array, *, sparsity_step: int, max_iterations: int,
+    epsilon: float, redundancy: int = DECLIP_REDUNDANCY,
+) -> Array:
+    """A-SPADE (Kitić, Bertin & Gribonval 2015, Algorithm 2) on a batch of frames.
+
+    ``frames`` is ``(count, n)``; a solution must lie in ``[lower, upper]`` (equal bounds for the
+    reliable samples, one infinite bound for the clipped ones). The analysis operator is the
+    DFT of the zero-padded frame (``redundancy`` x n points, unitary scaling: a Parseval tight
+    frame, so the consistency step is a plain projection onto the box). Every ``iteration`` the
+    sparsity ``k`` (in conjugate pairs) grows by ``sparsity_step``; a frame stops when
+    ``||A x - z||_2 <= epsilon`` (or after ``max_iterations``). Each row is computed
+    independently of the others.
+    """
+    count, n = frames.shape
+    m = n * redundancy
+    scale = math.sqrt(m)
+    x = frames.copy()
+    u = np.zeros((count, m // 2 + 1), dtype=np.complex128)
+    active = np.arange(count)
+    k = sparsity_step
+    for _ in range(max_iterations):
+        if active.size == 0:
+            break
+        xa, ua = x[active], u[active]
+        v = sp_fft.rfft(xa, n=m, axis=1) / scale + ua
+        mag = v.real**2 + v.imag**2
+        kk = min(k, m // 2 + 1)
+        kth = -np.partition(-mag, kk - 1, axis=1)[:, kk - 1 : kk]
+        z = np.where(mag >= kth, v, 0.0)
+        xa = sp_fft.irfft(z - ua, n=m, axis=1)[:, :n] * scale
+        np.clip(xa, lower[active], upper[active], out=xa)
+        res = sp_fft.rfft(xa, n=m, axis=1) / scale - z
+        x[active] = xa
+        u[active] = ua + res
+        # the norm over the full (conjugate-symmetric) spectrum
+        r2 = 2.0 * np.sum(res.real**2 + res.imag**2, axis=1)
+        active = active[r2 > epsilon * epsilon]
+        k += sparsity_step
+    return x
 
 
 @register_processor
 class Declipper(_HopProcessor):
-    """Reconstruct clipped runs beyond the clip level (see :class:`DeclipParams`).
+    """Reconstruct clipped peaks by consistent A-SPADE (see :class:`DeclipParams`).
 
-    Latency: 2048 samples plus the longest run (``max_run_ms``) and 512 samples of context.
-    ``clip_level_detected`` and ``runs_repaired`` report what was found.
+    Overlapping frames (a power of two near 46 ms, 75 % overlap, Hann-weighted overlap-add) are
+    restored only where they hold clipped samples; the rest of the signal passes bit for bit
+    (apart from the headroom gain). Latency: 8 frame steps plus 3/4 frame (5632 samples at
+    44.1/48 kHz). ``clip_level_detected`` and ``frames_repaired`` report what was found.
     """
 
     kind: ClassVar[str] = "declip"
     params_type: ClassVar[type] = DeclipParams
     params: DeclipParams
 
-    HISTORY = 1024
-    HOP = 2048
-
     def __init__(self, params: DeclipParams, *, sample_rate: int, num_channels: int) -> None:
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
-        self._max_len = max(1, int(round(params.max_run_ms * 1e-3 * self.sample_rate)))
         self._gain = db_to_gain(-params.headroom_db)
+        self._frame = declip_frame_samples(self.sample_rate)
+        self._step = self._frame // 4
+        self._synth = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self._frame) / self._frame)
+        # frames of a hop start at (hop start - frame + step) + j * step: the history holds the
+        # part before the hop, and the overlap-add completes one hop ending frame - step before
+        # the hop's end (hence the output delay)
+        lag = self._frame - self._step
         self._setup_framing(
-            history=self.HISTORY, hop=self.HOP,
-            lookahead=self._max_len + DECLIP_CONTEXT_SAMPLES + 1,
+            history=lag, hop=DECLIP_FRAMES_PER_HOP * self._step, lookahead=0, output_delay=lag
         )
 
     @property
@@ -586,25 +562,56 @@ class Declipper(_HopProcessor):
 
     def _reset_state(self) -> None:
         self.clip_level_detected = float(self.params.clip_level)
-        self.runs_repaired = 0
+        self.frames_repaired = 0
+        self._acc = np.zeros((self.num_channels, self._history))
 
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
-        h0, h1 = self._history, self._history + self._hop
+        hop, frame, step = self._hop, self._frame, self._step
+        first_valid = self._history - self._hop_index * hop
         if self.params.clip_level <= 0.0:
-            first_valid = self._history - self._hop_index * self._hop
             self.clip_level_detected = float(
                 _detect_clip_level(np.ascontiguousarray(x_in), self.clip_level_detected, first_valid)
             )
         level = self.clip_level_detected
+        span = x_in.shape[1]
+        corr = np.zeros((self.num_channels, span))
+        corr[:, : self._history] = self._acc
+        clipped = np.zeros_like(x_in, dtype=bool)
         if level > 0.0:
-            y = np.ascontiguousarray(x_out)
-            self.runs_repaired += _declip_hop(
-                np.ascontiguousarray(x_in), y, self._history, self._hop,
-                self.params.threshold * level, level, self.params.ar_order, self._max_len,
-                DECLIP_CONTEXT_SAMPLES,
-            )
-            x_out[:] = y
-        return x_out[:, h0:h1] * self._gain
+            clipped = np.abs(x_in) >= self.params.threshold * level
+            clipped[:, : max(first_valid, 0)] = False
+        if clipped.any():
+            starts = np.arange(0, span - frame + 1, step)
+            idx = starts[:, np.newaxis] + np.arange(frame)
+            sel = clipped[:, idx].any(axis=2)  # (channels, frames)
+            chan, fi = np.nonzero(sel)
+            if chan.size:
+                frames = x_in[chan[:, np.newaxis], idx[fi]]
+                mask = clipped[chan[:, np.newaxis], idx[fi]]
+                mag = np.maximum(np.abs(frames), level)
+                lower = np.where(mask & (frames > 0), mag, np.where(mask, -np.inf, frames))
+                upper = np.where(mask & (frames < 0), -mag, np.where(mask, np.inf, frames))
+                restored = aspade(
+                    frames, lower, upper, sparsity_step=self.params.sparsity_step,
+                    max_iterations=self.params.max_iterations, epsilon=DECLIP_EPSILON * level,
+                )
+                delta = (restored - frames) * (self._synth * 0.5)
+                for r in range(chan.size):
+                    s0 = starts[fi[r]]
+                    corr[chan[r], s0 : s0 + frame] += delta[r]
+                self.frames_repaired += int(chan.size)
+        self._acc = corr[:, hop:].copy()
+        out = x_in[:, :hop] + corr[:, :hop]
+        out[:, : max(first_valid, 0)] = 0.0  # before the stream: silence
+        cl = clipped[:, :hop]
+        if cl.any():
+            # no flat run: restored samples stay beyond the clip level by alternating amounts
+            parity = (np.arange(hop) + self._hop_index * hop) % 2
+            bound = level * (1.0 + DECLIP_BOUND_RISE * (1.0 + parity))
+            bound = np.maximum(bound, np.abs(x_in[:, :hop]))
+            fix = cl & (np.abs(out) <= bound)
+            out[fix] = (np.sign(x_in[:, :hop]) * bound)[fix]
+        return out * self._gain
 
 
 # --------------------------------------------------------------------------------------------
