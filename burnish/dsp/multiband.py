@@ -27,7 +27,11 @@ from numba import njit
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
 from burnish.dsp.dynamics import Compressor, CompressorParams
-from burnish.dsp.filters import design_butterworth_sos, sos_response
+from burnish.dsp.filters import (
+    design_linkwitz_riley_allpass_sos,
+    design_linkwitz_riley_sos,
+    sos_response,
+)
 from burnish.errors import ParameterError
 
 MIN_CROSSOVER_HZ = 20.0
@@ -133,15 +137,10 @@ def design_lr4_crossover(crossover_hz: float, *, sample_rate: int) -> CrossoverS
             f"crossover_hz={crossover_hz} must be in (0, {sample_rate / 2}) at"
             f" sample_rate={sample_rate}"
         )
-    lp2 = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
-    hp2 = design_butterworth_sos("highpass", crossover_hz, 2, sample_rate=sample_rate)
-    a = lp2[0, 3:]
-    # a real 2nd-order all-pass with denominator [1, a1, a2] has numerator [a2, a1, 1]
-    ap = np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]], dtype=np.float64)
     return CrossoverSections(
-        lowpass_sos=np.vstack([lp2, lp2]).astype(np.float64),
-        highpass_sos=np.vstack([hp2, hp2]).astype(np.float64),
-        allpass_sos=ap,
+        lowpass_sos=design_linkwitz_riley_sos("lowpass", crossover_hz, 4, sample_rate=sample_rate),
+        highpass_sos=design_linkwitz_riley_sos("highpass", crossover_hz, 4, sample_rate=sample_rate),
+        allpass_sos=design_linkwitz_riley_allpass_sos(crossover_hz, 4, sample_rate=sample_rate),
     )
 
 

@@ -34,7 +34,7 @@ from numba import njit
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
 from burnish.dsp.biquad import SosCascade
-from burnish.dsp.filters import design_butterworth_sos
+from burnish.dsp.filters import design_linkwitz_riley_allpass_sos, design_linkwitz_riley_sos
 from burnish.errors import ParameterError
 
 #: Time constant of the energy followers that limit widening (ms).
@@ -99,20 +99,19 @@ class ImagerParams:
 
 
 def design_lr4_sos(crossover_hz: float, *, sample_rate: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Linkwitz-Riley 4th-order (low-pass, high-pass) SOS pair: squared 2nd-order Butterworths."""
+    """Linkwitz-Riley 4th-order (low-pass, high-pass) SOS pair (see burnish.dsp.filters)."""
     nyquist = sample_rate / 2
     if not 0 < crossover_hz < nyquist:
         raise ParameterError(f"crossover_hz={crossover_hz} must be in (0, {nyquist:g})")
-    low = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
-    high = design_butterworth_sos("highpass", crossover_hz, 2, sample_rate=sample_rate)
-    return np.vstack([low, low]), np.vstack([high, high])
+    return (
+        design_linkwitz_riley_sos("lowpass", crossover_hz, 4, sample_rate=sample_rate),
+        design_linkwitz_riley_sos("highpass", crossover_hz, 4, sample_rate=sample_rate),
+    )
 
 
 def design_allpass_sos(crossover_hz: float, *, sample_rate: int) -> npt.NDArray[np.float64]:
-    """2nd-order all-pass equal to the LR4 low + high sum at ``crossover_hz`` (one SOS row)."""
-    sos = design_butterworth_sos("lowpass", crossover_hz, 2, sample_rate=sample_rate)
-    a = sos[0, 3:]
-    return np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]])
+    """The 2nd-order all-pass an LR4 low + high pair sums to (one SOS row)."""
+    return design_linkwitz_riley_allpass_sos(crossover_hz, 4, sample_rate=sample_rate)
 
 
 @dataclass(frozen=True, slots=True)
