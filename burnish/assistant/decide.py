@@ -129,9 +129,9 @@ class _Intensity:
 
 
 INTENSITY = {
-    "low": _Intensity(0.5, 2.0, 1.5, 1.4, 1.5, 4.0),
-    "medium": _Intensity(0.7, 3.5, 1.0, 1.8, 3.0, 7.0),
-    "high": _Intensity(0.9, 5.0, 0.75, 2.5, 4.5, 10.0),
+    "low": _Intensity(0.5, 2.0, 1.5, 1.4, 1.5, 5.0),
+    "medium": _Intensity(0.7, 3.5, 1.0, 1.8, 3.0, 8.0),
+    "high": _Intensity(0.9, 5.0, 0.75, 2.5, 4.5, 12.0),
 }
 
 # The tonal analysis covers 1/3-octave bands; corrections are confined to where music lives.

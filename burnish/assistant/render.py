@@ -28,6 +28,7 @@ Array = npt.NDArray[np.float64]
 BLOCK = 65536
 TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
 MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
+OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
 
 
 def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -35,10 +36,10 @@ def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def full_chain(plan: Plan, *, input_sample_rate: int, limiter_gain_db: float,
-               limiter_ceiling_dbtp: float) -> dict[str, Any]:
+               limiter_ceiling_dbtp: float, trim_db: float = 0.0) -> dict[str, Any]:
     """The whole master as one chain document (what ``burnish process`` re-applies)."""
-    return chain_document(stage_a(plan, input_sample_rate) + stage_b(plan, limiter_gain_db,
-                                                                     limiter_ceiling_dbtp))
+    return chain_document(stage_a(plan, input_sample_rate)
+                          + stage_b(plan, limiter_gain_db, limiter_ceiling_dbtp, trim_db=trim_db))
 
 
 def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
@@ -48,7 +49,14 @@ def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
     return procs
 
 
-def stage_b(plan: Plan, gain_db: float, ceiling_dbtp: float) -> list[dict[str, Any]]:
+def stage_b(
+    plan: Plan, gain_db: float, ceiling_dbtp: float, *, trim_db: float = 0.0, final: bool = True
+) -> list[dict[str, Any]]:
+    """Gain into the limiter, the limiter, a trim after it (never up) and, at 16 bits, dither.
+
+    ``final=False`` stops after the limiter (the measuring passes); ``final=True`` is the
+    whole tail as recorded in the master's chain.
+    """
     limiter = dict(plan.limiter_params)
     into_limiter = min(float(gain_db), MAX_LIMITER_INPUT_GAIN_DB)
     limiter["input_gain_db"] = round(into_limiter, 4)
@@ -57,6 +65,16 @@ def stage_b(plan: Plan, gain_db: float, ceiling_dbtp: float) -> list[dict[str, A
     if gain_db > into_limiter:  # more than the limiter's input stage takes: a gain before it
         procs.append({"type": "gain", "params": {"gain_db": round(float(gain_db) - into_limiter, 4)}})
     procs.append({"type": "limiter", "params": limiter})
+    if final:
+        procs.extend(stage_c(plan, trim_db))
+    return procs
+
+
+def stage_c(plan: Plan, trim_db: float) -> list[dict[str, Any]]:
+    """What follows the limiter: the loudness trim (a cut, so peaks only go down) and dither."""
+    procs: list[dict[str, Any]] = []
+    if trim_db:
+        procs.append({"type": "gain", "params": {"gain_db": round(float(trim_db), 4)}})
     if plan.bit_depth == 16:
         procs.append({"type": "dither", "params": {"bit_depth": 16, "shape": "tpdf", "seed": 0}})
     return procs
@@ -260,45 +278,62 @@ def render_master(
     capped = gain > cap
     gain = min(gain, cap)
 
-    # Find the gain that lands the loudness: secant steps. Every pass writes a candidate
-    # master (so the pass that lands is the final one), measured as it is written.
+    # Find the gain into the limiter: each measuring pass writes the limited signal (32-bit
+    # float) and measures it. The gain aims a little over the target (OVERSHOOT_LU), so the
+    # landing is a plain cut afterwards: a cut lowers loudness and peaks by exactly its size.
     passes = 0
     prev: tuple[float, float] | None = None
     limiter_ceiling = ceiling
-    candidate = work / f"candidate{Path(out_path).suffix}"
-    out: StageResult | None = None
+    limited_path = work / "stage_b.wav"
+    gain = min(gain + OVERSHOOT_LU, cap) if math.isfinite(gain) else gain
+    capped = capped or gain >= cap
+    limited: StageResult | None = None
     for _ in range(8):
-        out = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling), out_path=candidate,
-                           bit_depth=plan.bit_depth, progress=step("limiting"))
+        limited = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling, final=False),
+                               out_path=limited_path, bit_depth=32, progress=step("limiting"))
         passes += 1
-        if out.true_peak_dbtp > ceiling + 1e-9:
-            # after dither (or at the edge of the limiter's margin) the peak is over: lower the
-            # limiter's ceiling by the excess and go again
-            limiter_ceiling -= out.true_peak_dbtp - ceiling + 0.02
+        if limited.true_peak_dbtp > ceiling + 1e-9:
+            # at the edge of the limiter's margin: lower its ceiling by the excess, again
+            limiter_ceiling -= limited.true_peak_dbtp - ceiling + 0.02
             continue
-        measured = out.integrated_lufs
+        measured = limited.integrated_lufs
         err = target - measured
-        if not math.isfinite(err) or abs(err) <= 0.03:
-            break
-        if capped and err > 0:
-            break
+        if not math.isfinite(err) or err <= 0.02 or (capped and err > 0):
+            break  # over the target (a cut lands it), on it, or as loud as allowed
         slope = 1.0
         if prev is not None and abs(gain - prev[0]) > 1e-6:
             slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.05, 1.5))
         prev = (gain, measured)
-        new_gain = gain + err / slope
-        if new_gain > cap:
+        new_gain = gain + (err + OVERSHOOT_LU) / slope
+        if new_gain >= cap:
             new_gain, capped = cap, True
         if abs(new_gain - gain) < 1e-4:
             break
         gain = new_gain
-    if out is None:  # the loop always runs at least once
+    if limited is None:  # the loop always runs at least once
         raise RuntimeError("no limiter pass ran")
+    trim = 0.0
+    if math.isfinite(limited.integrated_lufs) and limited.integrated_lufs > target:
+        trim = target - limited.integrated_lufs
+    candidate = work / f"candidate{Path(out_path).suffix}"
+    render_stage(limited_path, stage_c(plan, trim), out_path=candidate,
+                 bit_depth=plan.bit_depth, measure=False, progress=step("writing"))
+    passes += 1
     os.replace(candidate, out_path)
-    try:
-        os.unlink(pre_path)
-    except OSError:
-        pass
+    for tmp in (pre_path, limited_path):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    # a cut scales loudness and peaks exactly; dither adds at most one 16-bit step
+    out = StageResult(
+        integrated_lufs=limited.integrated_lufs + trim,
+        true_peak_dbtp=limited.true_peak_dbtp + trim,
+        num_frames=limited.num_frames,
+        sample_rate=limited.sample_rate,
+        loudness=limited.loudness,
+        gain_reduction_db=limited.gain_reduction_db,
+    )
     achieved = out.integrated_lufs
     shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
     reachable = not capped or shortfall <= 0.2
@@ -306,7 +341,7 @@ def render_master(
     return RenderResult(
         output_path=os.fspath(out_path),
         chain=full_chain(plan, input_sample_rate=rate_in, limiter_gain_db=gain,
-                         limiter_ceiling_dbtp=limiter_ceiling),
+                         limiter_ceiling_dbtp=limiter_ceiling, trim_db=trim),
         limiter_gain_db=gain,
         limiter_ceiling_dbtp=limiter_ceiling,
         reachable=reachable,
