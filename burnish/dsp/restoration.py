@@ -623,10 +623,10 @@ class DenoiseParams:
     """Broadband (hiss) noise reduction.
 
     ``reduction_db`` in [0, 40]: the most the gain may attenuate. ``noise_profile``: ``"auto"``
-    (minimum statistics over a sliding window of ``window_s``, adapting to slow changes) or
-    ``"range"`` (the mean spectrum between ``profile_start_s`` and ``profile_end_s``, at most
-    30 s into the stream; the latency grows to ``profile_end_s``). ``smoothing`` in [0.5, 0.995]
-    is the decision-directed a-priori SNR weight (higher: less musical noise, more smearing).
+    (a low percentile of each bin's power over the last ``window_s`` seconds, corrected to the
+    mean; adapts to slow changes) or ``"range"`` (the mean spectrum between ``profile_start_s``
+    and ``profile_end_s``, at most 30 s into the stream; the latency grows to
+    ``profile_end_s``).
     """
 
     reduction_db: float = 12.0
@@ -634,7 +634,6 @@ class DenoiseParams:
     profile_start_s: float = -1.0
     profile_end_s: float = -1.0
     window_s: float = 3.0
-    smoothing: float = 0.98
 
     def __post_init__(self) -> None:
         check_range("reduction_db", self.reduction_db, 0.0, 40.0)
@@ -642,7 +641,6 @@ class DenoiseParams:
         check_range("profile_start_s", self.profile_start_s, -1.0, 30.0)
         check_range("profile_end_s", self.profile_end_s, -1.0, 30.0)
         check_range("window_s", self.window_s, 0.5, 20.0)
-        check_range("smoothing", self.smoothing, 0.5, 0.995)
         if self.noise_profile == "range" and not 0.0 <= self.profile_start_s < self.profile_end_s:
             raise ParameterError(
                 f"profile_start_s={self.profile_start_s}, profile_end_s={self.profile_end_s}:"
@@ -650,15 +648,36 @@ class DenoiseParams:
             )
 
 
-#: Minimum-statistics window in sub-windows.
-DENOISE_SUBWINDOWS = 8
-#: Periodogram smoothing before minimum tracking.
-DENOISE_PSD_SMOOTHING = 0.8
-#: Bias of the minimum of the smoothed periodogram on noise (measured on white noise, see docs).
-DENOISE_MIN_BIAS = 2.4
+#: STFT frames per processing hop (one batched FFT per hop).
+DENOISE_FRAMES_PER_HOP = 16
+#: The noise percentile, taken over time of the power averaged over ``DENOISE_POOL_BINS``
+#: neighbouring bins. On noise that average is about chi-square with ``2 * DENOISE_POOL_BINS``
+#: degrees of freedom over their count (neighbours of a windowed FFT are correlated, so the
+#: effective count is lower: ``DENOISE_POOL_EFFECTIVE``, measured on white noise), and the
+#: q-quantile is divided by that distribution's q-quantile to give the mean.
+DENOISE_QUANTILE = 0.02
+DENOISE_POOL_BINS = 9
+DENOISE_POOL_EFFECTIVE = 9.0
+#: Every this many frames enter the percentile window (cost; the window stays ``window_s``).
+DENOISE_QUANTILE_DECIMATION = 2
+#: Fewest frames before the percentile is trusted (earlier: the mean of what is there).
+DENOISE_MIN_FRAMES = 8
+#: Hiss is broadband with a smooth spectrum that does not fall steeply with frequency, while
+#: music (held notes, bass) can fill a low bin for the whole window and pass for noise there:
+#: the estimate at a bin is therefore capped by the lowest estimate from that bin up to this
+#: ratio of its frequency (two octaves). For noise that falls steeply (rumble) this
+#: underestimates the low bins: less reduction there, never more.
+DENOISE_UPWARD_RATIO = 4
+#: ...and at least this far above it (Hz).
+DENOISE_UPWARD_HZ = 4000.0
 #: Width of the median across frequency applied to the noise estimate (Hz).
 DENOISE_MEDIAN_HZ = 500.0
-#: Lowest a-priori SNR (Cappé 1994: limits musical noise).
+#: The a-posteriori SNR is averaged over this many frames (centred) and bins before the
+#: a-priori SNR is taken from it (less variance than a single bin: no musical noise, and unlike
+#: the decision-directed estimate no lag at onsets).
+DENOISE_SMOOTH_FRAMES = 3
+DENOISE_SMOOTH_BINS = 5
+#: Lowest a-priori SNR (Cappe 1994: limits musical noise).
 DENOISE_XI_MIN = 10.0 ** (-25.0 / 10.0)
 #: Noise power floor (a tiny absolute level: silence stays silence without dividing by zero).
 DENOISE_FLOOR = 1e-20
@@ -676,7 +695,12 @@ def _median_across(x: Array, width: int) -> Array:
 
 
 class _DenoiseCore:
-    """Per-frame noise tracking and MMSE-LSA gains (shared by the processor and the pair API)."""
+    """Noise tracking and MMSE-LSA gains for batches of STFT frames (processor and pair API).
+
+    :meth:`gains` takes the power spectra of ``F + 1`` consecutive frames (the last one is
+    look-ahead for the time smoothing, and is passed again as the first of the next batch) and
+    returns the gains of the first ``F``.
+    """
 
     def __init__(self, params: DenoiseParams, sample_rate: int, num_channels: int) -> None:
         self.params = params
@@ -684,11 +708,18 @@ class _DenoiseCore:
         self.num_channels = num_channels
         self.frame = denoise_frame_samples(sample_rate)
         self.hop = self.frame // 4
-        bins = self.frame // 2 + 1
-        self.bins = bins
+        self.bins = self.frame // 2 + 1
         self.win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.frame) / self.frame))
         frames_per_s = sample_rate / self.hop
-        self.sub_frames = max(1, int(round(params.window_s * frames_per_s / DENOISE_SUBWINDOWS)))
+        self.window_frames = max(
+            DENOISE_MIN_FRAMES,
+            int(round(params.window_s * frames_per_s / DENOISE_QUANTILE_DECIMATION)),
+        )
+        from scipy.stats import chi2
+
+        dof = 2.0 * DENOISE_POOL_EFFECTIVE
+        self.quantile_factor = float(chi2.ppf(DENOISE_QUANTILE, dof) / dof)
+        self.upward_bins = int(round(DENOISE_UPWARD_HZ * self.frame / sample_rate))
         self.median_bins = max(3, int(round(DENOISE_MEDIAN_HZ * self.frame / sample_rate)) | 1)
         self.floor_gain = db_to_gain(-params.reduction_db)
         if params.noise_profile == "range":
@@ -703,35 +734,35 @@ class _DenoiseCore:
     def reset(self) -> None:
         c, b = self.num_channels, self.bins
         self.frame_index = 0
-        self.smoothed = np.zeros((c, b))
-        self.sub_min = np.full((c, b), np.inf)
-        self.sub_mins = np.full((DENOISE_SUBWINDOWS, c, b), np.inf)
-        self.sub_count = 0
+        self.ring = np.zeros((c, b, self.window_frames))
+        self.ring_count = 0
         self.noise = np.full((c, b), DENOISE_FLOOR)
-        self.prev_clean_power = np.zeros((c, b))
-        self.profile_sum = np.zeros((c, b))
-        self.profile_count = 0
+        self.prev_power: Array | None = None
 
-    def _update_auto_noise(self, power: Array) -> None:
-        if self.frame_index == 0:
-            self.smoothed = power.copy()
+    def _update_auto_noise(self, powers: Array) -> None:
+        """Push every ``DENOISE_QUANTILE_DECIMATION``-th frame of ``powers`` (c, F, bins) into
+        the window and re-estimate: the ``DENOISE_QUANTILE`` of each bin / -ln(1 - q)."""
+        f_n = powers.shape[1]
+        first = (-self.frame_index) % DENOISE_QUANTILE_DECIMATION
+        # DC and Nyquist are real (chi-square with 1 degree of freedom, not 2): use neighbours
+        edges = powers.copy()
+        edges[..., 0], edges[..., -1] = edges[..., 1], edges[..., -2]
+        pooled = _mean_across(edges, DENOISE_POOL_BINS)
+        for j in range(first, f_n, DENOISE_QUANTILE_DECIMATION):
+            self.ring[:, :, self.ring_count % self.window_frames] = pooled[:, j]
+            self.ring_count += 1
+        count = min(self.ring_count, self.window_frames)
+        if count == 0:
+            return
+        data = self.ring[:, :, :count]
+        if count < DENOISE_MIN_FRAMES:
+            est = np.mean(data, axis=2)
         else:
-            a = DENOISE_PSD_SMOOTHING
-            self.smoothed = a * self.smoothed + (1 - a) * power
-        np.minimum(self.sub_min, self.smoothed, out=self.sub_min)
-        self.sub_count += 1
-        full = self.sub_count >= self.sub_frames
-        if full or self.frame_index < self.sub_frames:
-            # the first sub-window updates every frame, so the estimate exists from the start
-            cur = np.minimum(np.min(self.sub_mins, axis=0), self.sub_min)
-            self.noise = np.maximum(
-                _median_across(cur * DENOISE_MIN_BIAS, self.median_bins), DENOISE_FLOOR
-            )
-        if full:
-            self.sub_mins = np.roll(self.sub_mins, 1, axis=0)
-            self.sub_mins[0] = self.sub_min
-            self.sub_min = np.full_like(self.sub_min, np.inf)
-            self.sub_count = 0
+            kth = int(DENOISE_QUANTILE * (count - 1))
+            est = np.partition(data, kth, axis=2)[:, :, kth] / self.quantile_factor
+        est = _min_upwards(_median_across(est, self.median_bins), DENOISE_UPWARD_RATIO,
+                           self.upward_bins)
+        self.noise = np.maximum(est, DENOISE_FLOOR)
 
     def set_range_profile(self, power_frames: list[Array]) -> None:
         """Noise spectrum = mean power of the frames of the profile range."""
@@ -739,32 +770,73 @@ class _DenoiseCore:
             mean = np.mean(np.stack(power_frames), axis=0)
             self.noise = np.maximum(_median_across(mean, self.median_bins), DENOISE_FLOOR)
 
-    def gains(self, power: Array) -> Array:
-        """MMSE log-spectral amplitude gain for one frame's power spectrum (channels, bins)."""
+    def gains(self, powers: Array) -> Array:
+        """MMSE log-spectral amplitude gains (Ephraim & Malah 1985) for ``powers`` (c, F+1, bins)
+        -> (c, F, bins); the a-priori SNR from the locally averaged a-posteriori SNR."""
+        f_n = powers.shape[1] - 1
         if self.params.noise_profile == "auto":
-            self._update_auto_noise(power)
-        noise = self.noise
-        gamma = power / noise
-        alpha = self.params.smoothing
-        if self.frame_index == 0:
-            xi = np.maximum(gamma - 1.0, 0.0)
-        else:
-            xi = alpha * self.prev_clean_power / noise + (1 - alpha) * np.maximum(gamma - 1.0, 0.0)
-        xi = np.maximum(xi, DENOISE_XI_MIN)
+            self._update_auto_noise(powers[:, :f_n])
+        prev = powers[:, :1] if self.prev_power is None else self.prev_power[:, np.newaxis]
+        self.prev_power = powers[:, f_n - 1].copy()
+        padded = np.concatenate([prev, powers], axis=1)
+        gamma_all = padded / self.noise[:, np.newaxis, :]
+        # centred mean over 3 frames and 5 bins (edges: nearest)
+        t = (gamma_all[:, :-2] + gamma_all[:, 1:-1] + gamma_all[:, 2:]) / DENOISE_SMOOTH_FRAMES
+        smooth = _mean_across(t, DENOISE_SMOOTH_BINS)
+        gamma = gamma_all[:, 1:-1]
+        xi = np.maximum(smooth - 1.0, DENOISE_XI_MIN)
         ratio = xi / (1.0 + xi)
         v = np.maximum(ratio * gamma, 1e-10)
         g = ratio * np.exp(0.5 * sp_special.exp1(v))
-        g = np.clip(g, self.floor_gain, 1.0)
-        self.prev_clean_power = g * g * power
-        self.frame_index += 1
-        return g
+        self.frame_index += f_n
+        return np.asarray(np.clip(g, self.floor_gain, 1.0), dtype=np.float64)
+
+
+def _min_upwards(x: Array, ratio: int, reach: int) -> Array:
+    """``out[..., b] = min(x[..., b : max(ratio * b, b + reach) + 1])`` (sparse-table minima)."""
+    b_n = x.shape[-1]
+    tables = [x]
+    while (1 << len(tables)) <= b_n:
+        prev, w = tables[-1], 1 << (len(tables) - 1)
+        nxt = prev.copy()
+        nxt[..., : b_n - w] = np.minimum(prev[..., : b_n - w], prev[..., w:])
+        tables.append(nxt)
+    lo = np.arange(b_n)
+    hi = np.minimum(np.maximum(lo * ratio, lo + reach), b_n - 1)
+    level = np.floor(np.log2(hi - lo + 1)).astype(np.int64)
+    stack = np.stack(tables)  # (levels, ..., bins)
+    out = np.empty_like(x)
+    for k in np.unique(level):
+        sel = level == k
+        w = 1 << int(k)
+        first = stack[k][..., lo[sel]]
+        second = stack[k][..., hi[sel] - w + 1]
+        out[..., sel] = np.minimum(first, second)
+    return out
+
+
+def _mean_across(x: Array, width: int) -> Array:
+    """Centred moving mean over the last axis (odd ``width``; edges repeat the end values)."""
+    half = width // 2
+    xp = np.concatenate([np.repeat(x[..., :1], half, axis=-1), x,
+                         np.repeat(x[..., -1:], half, axis=-1)], axis=-1)
+    cs = np.cumsum(xp, axis=-1)
+    cs = np.concatenate([np.zeros_like(cs[..., :1]), cs], axis=-1)
+    return np.asarray((cs[..., width:] - cs[..., :-width]) / width, dtype=np.float64)
+
+
+def _frame_matrix(x: Array, start: int, count: int, frame: int, hop: int) -> Array:
+    """``count`` frames of ``x`` (c, n) starting at ``start + j * hop``: (c, count, frame)."""
+    idx = start + np.arange(count)[:, np.newaxis] * hop + np.arange(frame)
+    return x[:, idx]
 
 
 @register_processor
 class Denoiser(_HopProcessor):
     """STFT noise reduction with the MMSE-LSA gain (see :class:`DenoiseParams`).
 
-    Latency: one STFT frame (2048 samples at 44.1/48 kHz); with ``noise_profile="range"`` the
+    Frames are processed 16 at a time (one batched FFT). Latency: 16 STFT hops + one hop of
+    look-ahead + 3/4 frame (10240 samples at 44.1/48 kHz); with ``noise_profile="range"`` the
     look-ahead also covers the profile range, so the profile is known before the first frame.
     """
 
@@ -776,32 +848,44 @@ class Denoiser(_HopProcessor):
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
         self._core = _DenoiseCore(params, self.sample_rate, self.num_channels)
         frame, hop = self._core.frame, self._core.hop
-        lookahead = 0
+        lookahead = hop
         if params.noise_profile == "range":
-            lookahead = int(math.ceil(params.profile_end_s * self.sample_rate)) + frame
-        # each hop analyses the frame ending at the hop's end; the overlap-add completes the
-        # samples one frame minus one hop earlier, hence the output delay
-        self._setup_framing(history=frame - hop, hop=hop, lookahead=lookahead, output_delay=frame - hop)
+            lookahead = max(lookahead, int(math.ceil(params.profile_end_s * self.sample_rate)) + frame)
+        # the frames of a hop end inside it (history: frame - hop before it); the overlap-add
+        # completes the samples one frame minus one hop earlier, hence the output delay
+        self._setup_framing(
+            history=frame - hop, hop=DENOISE_FRAMES_PER_HOP * hop, lookahead=lookahead,
+            output_delay=frame - hop,
+        )
 
     def _reset_state(self) -> None:
         core = getattr(self, "_core", None)
         if core is None:
             return
         core.reset()
-        self._acc = np.zeros((self.num_channels, core.frame))
+        self._acc = np.zeros((self.num_channels, core.frame - core.hop))
 
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
         core = self._core
         frame, hop = core.frame, core.hop
         if self._hop_index == 0 and self.params.noise_profile == "range":
             core.set_range_profile(_range_powers(core, x_in, offset=frame - hop))
-        spec = sp_fft.rfft(x_in[:, :frame] * core.win, axis=1)
+        f_n = DENOISE_FRAMES_PER_HOP
+        spec = sp_fft.rfft(_frame_matrix(x_in, 0, f_n + 1, frame, hop) * core.win, axis=2)
         g = core.gains(spec.real**2 + spec.imag**2)
-        self._acc += sp_fft.irfft(spec * g, n=frame, axis=1) * core.win * 0.5
-        out = self._acc[:, :hop].copy()
-        self._acc[:, :-hop] = self._acc[:, hop:]
-        self._acc[:, -hop:] = 0.0
-        return out
+        frames = sp_fft.irfft(spec[:, :f_n] * g, n=frame, axis=2) * (core.win * 0.5)
+        return self._overlap_add(frames)
+
+    def _overlap_add(self, frames: Array) -> Array:
+        frame, hop = self._core.frame, self._core.hop
+        f_n = frames.shape[1]
+        span = (f_n - 1) * hop + frame
+        acc = np.zeros((self.num_channels, span))
+        acc[:, : frame - hop] = self._acc
+        for j in range(f_n):
+            acc[:, j * hop : j * hop + frame] += frames[:, j]
+        self._acc = acc[:, f_n * hop :].copy()
+        return acc[:, : f_n * hop]
 
 
 def _range_powers(core: _DenoiseCore, x: Array, *, offset: int) -> list[Array]:
@@ -822,34 +906,37 @@ def denoise_pair(
 
     For measurement: with ``audio`` = music + noise and ``other`` = the clean music, the second
     result shows exactly what the gains did to the music (no residual noise mixed in). The first
-    result equals :func:`apply_denoise` (latency removed) up to rounding.
+    result equals :func:`apply_denoise` (latency removed).
     """
     x = check_audio(audio).astype(np.float64)
     o = check_audio(other, num_channels=x.shape[0], name="other").astype(np.float64)
     if o.shape != x.shape:
         raise ParameterError(f"other has shape {o.shape}; audio has {x.shape}")
-    core = _DenoiseCore(params, check_audio_rate(sample_rate), x.shape[0])
-    frame, hop = core.frame, core.hop
-    pre = frame - hop
+    rate = check_audio_rate(sample_rate)
+    c = x.shape[0]
+    procs = [Denoiser(params, sample_rate=rate, num_channels=c) for _ in range(2)]
+    main, twin = procs
+    latency = main.latency_samples
     n = x.shape[1]
-    total = pre + n + frame + hop
-    xp = np.zeros((x.shape[0], total))
-    op = np.zeros_like(xp)
-    xp[:, pre : pre + n], op[:, pre : pre + n] = x, o
-    if params.noise_profile == "range":
-        core.set_range_profile(_range_powers(core, xp, offset=pre))
-    out_x = np.zeros_like(xp)
-    out_o = np.zeros_like(xp)
-    k = 0
-    while k * hop + frame <= total:
-        s = slice(k * hop, k * hop + frame)
-        spec = sp_fft.rfft(xp[:, s] * core.win, axis=1)
-        g = core.gains(spec.real**2 + spec.imag**2)
-        out_x[:, s] += sp_fft.irfft(spec * g, n=frame, axis=1) * core.win * 0.5
-        spec_o = sp_fft.rfft(op[:, s] * core.win, axis=1)
-        out_o[:, s] += sp_fft.irfft(spec_o * g, n=frame, axis=1) * core.win * 0.5
-        k += 1
-    return out_x[:, pre : pre + n], out_o[:, pre : pre + n]
+    outs: list[list[AudioArray]] = [[], []]
+    gains: list[Array] = []
+
+    def capture(powers: Array, core: _DenoiseCore = main._core) -> Array:
+        g = _DenoiseCore.gains(core, powers)
+        gains.append(g)
+        return g
+
+    main._core.gains = capture  # type: ignore[method-assign]
+    twin._core.gains = lambda powers: gains.pop(0)  # type: ignore[method-assign]
+    xp = np.concatenate([x, np.zeros((c, latency))], axis=1)
+    op = np.concatenate([o, np.zeros((c, latency))], axis=1)
+    block = 1 << 16
+    for i in range(0, xp.shape[1], block):
+        outs[0].append(main.process(xp[:, i : i + block]))
+        outs[1].append(twin.process(op[:, i : i + block]))
+    y = np.concatenate(outs[0], axis=1)[:, latency : latency + n]
+    m = np.concatenate(outs[1], axis=1)[:, latency : latency + n]
+    return y, m
 
 
 # --------------------------------------------------------------------------------------------

@@ -93,15 +93,16 @@ def test_denoise_hiss(snr_in_db: float) -> None:
     noise *= np.sqrt(np.mean(x**2) / np.mean(noise**2)) * 10 ** (-snr_in_db / 20)
     y, music = denoise_pair(x + noise, x, DenoiseParams(), sample_rate=sr)
     assert np.allclose(y, apply_denoise(x + noise, DenoiseParams(), sample_rate=sr), atol=1e-12)
-    residual_db = 10 * np.log10(np.sum((y - music) ** 2) / np.sum(noise**2))
-    assert residual_db < -3.0, f"noise reduced by only {-residual_db:.1f} dB"
+    snr_gain = snr_db(x, y) - snr_in_db
     spec_x = np.fft.rfft(x)
     spec_m = np.fft.rfft(music)
     hf = np.fft.rfftfreq(x.shape[1], 1 / sr) > 8000
     hf_db = 10 * np.log10(np.sum(np.abs(spec_m[:, hf]) ** 2) / np.sum(np.abs(spec_x[:, hf]) ** 2))
-    # Targets: SNR +8 dB and HF music loss < 1 dB. Measured: SNR gets *worse* (about 18 dB out
-    # of 24/30 in) and the HF loss is 1.5-2.4 dB; only regressions are guarded here.
-    assert hf_db > -3.0, f"music above 8 kHz lost {-hf_db:.2f} dB"
+    assert hf_db > -1.0, f"music above 8 kHz lost {-hf_db:.2f} dB (need <= 1)"
+    # Target: SNR +8 dB. Not met: measured +1.0 dB (24 dB in) and +0.7 dB (30 dB in). Even an
+    # oracle Wiener gain (true clean and noise power per bin) reaches only +4.2 / +2.9 dB on this
+    # excerpt (docs/restoration.md), so the guard is the measured improvement, not the target.
+    assert snr_gain >= 0.5, f"SNR improved by {snr_gain:.2f} dB (measured +0.7..1.0)"
 
 
 @pytest.mark.parametrize("mains_hz", [50.0, 60.0])
