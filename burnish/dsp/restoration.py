@@ -936,7 +936,7 @@ def denoise_pair(
         outs[1].append(twin.process(op[:, i : i + block]))
     y = np.concatenate(outs[0], axis=1)[:, latency : latency + n]
     m = np.concatenate(outs[1], axis=1)[:, latency : latency + n]
-    return y, m
+    return np.asarray(y, dtype=np.float64), np.asarray(m, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
