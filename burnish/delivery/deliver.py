@@ -123,8 +123,10 @@ class DeliverableResult:
     replaygain_track_peak: float | None
     r128_track_gain_db: float | None
     passed: bool
-    elapsed_s: float
+    elapsed_s: float  # wall time: render/encode, decode, meters, retries, tags
     notes: tuple[str, ...] = field(default=())
+    cpu_s: float = 0.0  # CPU time of the process that rendered it (tags not included)
+    probe_true_peak_dbtp: float | None = None  # lossy: decoded true peak of the probe at 0 dB
 
     @property
     def lossy(self) -> bool:
@@ -162,6 +164,8 @@ class DeliverableResult:
             "r128_track_gain_db": num(self.r128_track_gain_db),
             "passed": self.passed,
             "elapsed_s": round(self.elapsed_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "probe_true_peak_dbtp": num(self.probe_true_peak_dbtp),
             "notes": list(self.notes),
         }
 
@@ -336,32 +340,129 @@ def _render_pcm(
 
 def _render_lossy(
     src: MasterSource, dest: Destination, out_path: str, *, sample_rate: int, gain_db: float,
-    work_dir: str,
 ) -> _Measured:
-    """Encode a lossy deliverable, decode it and measure it with both meters."""
-    from burnish.analysis.loudness import measure_file
+    """Encode a lossy deliverable (gain applied on the way in), decode it once and measure it
+    with both meters in that pass."""
     from burnish.io.codecs import encode_file
-    from burnish.io.ffmeter import ffmpeg_ebur128
 
-    source = src.path
-    gained: str | None = None
+    encode_file(src.path, out_path, codec=cast(Any, dest.codec), sample_rate=sample_rate,
+                bitrate_kbps=dest.bitrate_kbps, vbr_quality=dest.vbr_quality, gain_db=gain_db)
+    return measure_decoded(out_path)
+
+
+def _frame_array(frame: Any) -> npt.NDArray[np.floating]:
+    """A decoded PyAV frame as ``(channels, n)`` float."""
+    arr = frame.to_ndarray()
+    if not frame.format.is_planar:
+        arr = arr.reshape(-1, int(frame.layout.nb_channels)).T
+    if arr.dtype == np.int16:
+        return arr.astype(np.float32) / np.float32(32768.0)
+    if arr.dtype == np.int32:
+        return arr.astype(np.float64) / 2147483648.0
+    if arr.dtype.kind != "f":
+        raise DeliveryError(f"unexpected decoded sample type {arr.dtype}")
+    return arr
+
+
+def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
+    """Decode a lossy file once and measure it with burnish's meter and libavfilter's ebur128.
+
+    burnish's meter sees the audio :class:`~burnish.io.files.AudioReader` would return (the
+    decoder's tail past the stream's end trimmed, as the reader does); ebur128 sees every
+    decoded frame, as :func:`~burnish.io.ffmeter.ffmpeg_ebur128` does. The last second is
+    held back from burnish's meter until the trimmed length is known.
+    """
+    import av
+
+    from burnish.analysis.loudness import LoudnessMeter, measure_file
+    from burnish.io.ffmeter import FfmpegLoudness, ffmpeg_ebur128
+
+    name = display_name(path)
     try:
-        if gain_db != 0.0:
-            # the encoder reads a file in blocks: hand it a gained 32-bit float copy
-            gained = os.path.join(work_dir, f".gain.{dest.name}.wav")
-            with AudioReader(src.path) as reader, AudioWriter(
-                gained, sample_rate=src.sample_rate, num_channels=reader.info.num_channels,
-                bit_depth=32, format="WAV",
-            ) as writer:
-                for block in _gained_blocks(reader, gain_db):
-                    writer.write(block)
-            source = gained
-        encode_file(source, out_path, codec=cast(Any, dest.codec), sample_rate=sample_rate,
-                    bitrate_kbps=dest.bitrate_kbps, vbr_quality=dest.vbr_quality)
-    finally:
-        if gained is not None and os.path.exists(gained):
-            os.unlink(gained)
-    return _Measured(measure_file(out_path), ffmpeg_ebur128(out_path))
+        container = av.open("file:" + os.path.abspath(os.fspath(path)), "r")
+    except av.error.FFmpegError as exc:
+        raise DeliveryError(f"{name}: can't be decoded ({exc})") from None
+    with container:
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate)
+        channels = int(stream.codec_context.layout.nb_channels)
+        graph = av.filter.Graph()
+        abuffer = graph.add_abuffer(template=stream)
+        ebur = graph.add("ebur128", "peak=true:metadata=1")
+        sink = graph.add("abuffersink")
+        abuffer.link_to(ebur)
+        ebur.link_to(sink)
+        graph.configure()
+        meta: dict[str, str] = {}
+
+        def drain() -> None:
+            nonlocal meta
+            while True:
+                try:
+                    out = graph.pull()
+                except (av.BlockingIOError, av.EOFError):
+                    return
+                if out.metadata:
+                    meta = dict(out.metadata)
+
+        meter = LoudnessMeter(sample_rate=rate, num_channels=channels)
+        held: list[npt.NDArray[np.floating]] = []
+        held_n = fed = decoded = 0
+        first_pts: int | None = None
+        end_pts: int | None = None
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.duration:
+                    end = int(packet.pts + packet.duration)
+                    end_pts = end if end_pts is None else max(end_pts, end)
+                for frame in packet.decode():
+                    if first_pts is None and frame.pts is not None:
+                        first_pts = int(frame.pts)
+                    graph.push(frame)
+                    drain()
+                    arr = _frame_array(frame)
+                    decoded += arr.shape[1]
+                    held.append(arr)
+                    held_n += arr.shape[1]
+                    while held and held_n - held[0].shape[1] >= rate:
+                        first = held.pop(0)
+                        held_n -= first.shape[1]
+                        meter.update(first)
+                        fed += first.shape[1]
+            graph.push(None)
+            drain()
+        except av.error.FFmpegError as exc:
+            raise DeliveryError(f"{name}: the audio data is damaged ({exc})") from None
+        count = decoded
+        tb = stream.time_base
+        if first_pts is not None and end_pts is not None and tb:
+            span = int(round((end_pts - first_pts) * tb * rate))
+            if 0 < span < count:
+                count = span
+    if count < fed:  # pragma: no cover - a tail longer than the hold-back: measure it apart
+        own = measure_file(path)
+    else:
+        rest = count - fed
+        for arr in held:
+            take = min(rest, arr.shape[1])
+            if take:
+                meter.update(arr[:, :take])
+            rest -= take
+        own = meter.result()
+    if "lavfi.r128.I" not in meta:  # pragma: no cover - ebur128 always reports at EOF
+        return _Measured(own, ffmpeg_ebur128(path))
+    peaks = sorted(k for k in meta if k.startswith("lavfi.r128.true_peaks_ch"))
+    independent = FfmpegLoudness(
+        integrated_lufs=float(meta["lavfi.r128.I"]),
+        lra_lu=float(meta.get("lavfi.r128.LRA", "nan")),
+        true_peak_dbtp=_lin_db(float(meta.get("lavfi.r128.true_peak", "0"))),
+        true_peak_dbtp_per_channel=tuple(_lin_db(float(meta[k])) for k in peaks),
+    )
+    return _Measured(own, independent)
+
+
+def _lin_db(linear: float) -> float:
+    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
 
 
 def _finite(x: float) -> float | None:
@@ -394,28 +495,126 @@ def _tags_for(md: Metadata, dest: Destination, measured: _Measured) -> Metadata:
     return out
 
 
-def _make(
-    src: MasterSource, dest: Destination, tmp_path: str, *, ceiling_dbtp: float, md: Metadata,
-    work_dir: str, seed: int, say: Progress,
-) -> DeliverableResult:
-    t0 = time.perf_counter()
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One deliverable to render (picklable: it runs in a worker process)."""
+
+    src: MasterSource
+    dest: Destination
+    tmp_path: str
+    ceiling_dbtp: float
+    work_dir: str
+    seed: int
+    probe_windows: tuple[tuple[int, int], ...]  # master frames (start, stop) of the probe
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """What a worker made: the file, its measurement and how it got there."""
+
+    measured: _Measured
+    sample_rate: int
+    gain_db: float
+    attempts: int
+    passed: bool
+    dithered: bool
+    probe_true_peak_dbtp: float | None
+    wall_s: float
+    cpu_s: float
+
+
+#: Lossy probe: this many 1 s windows of the master (the loudest among those peaking within
+#: :data:`PROBE_PEAK_RANGE_DB` of its peak), each with :data:`PROBE_CONTEXT_S` of context.
+PROBE_WINDOWS = 12
+PROBE_WINDOW_S = 1.0
+PROBE_CONTEXT_S = 0.25
+PROBE_PEAK_RANGE_DB = 0.5
+#: Lossy: the pre-encode gain from the probe leaves this much more room than the probe
+#: needed (the whole file has more peaks than the probe, so its highest can be higher).
+PROBE_MARGIN_DB = 0.15
+_PROBE_FADE_S = 0.02
+_PROBE_GAP_S = 0.05
+
+
+def probe_windows(path: str, *, count: int = PROBE_WINDOWS) -> tuple[tuple[int, int], ...]:
+    """Where a lossy codec is likeliest to overshoot: ``(start, stop)`` frames of the
+    ``count`` loudest 1 s windows among those whose sample peak is within
+    :data:`PROBE_PEAK_RANGE_DB` of the master's, widened by :data:`PROBE_CONTEXT_S`."""
+    with AudioReader(path, dtype=np.float32) as reader:
+        rate = reader.info.sample_rate
+        total = reader.info.num_frames
+        size = max(1, int(round(PROBE_WINDOW_S * rate)))
+        peaks: list[float] = []
+        energies: list[float] = []
+        for block in reader.blocks(size):
+            peaks.append(float(np.max(np.abs(block))) if block.size else 0.0)
+            energies.append(float(np.mean(np.square(block, dtype=np.float64))))
+    if not peaks or max(peaks) <= 0.0:
+        return ()
+    floor = max(peaks) * 10.0 ** (-PROBE_PEAK_RANGE_DB / 20.0)
+    candidates = [k for k, peak in enumerate(peaks) if peak >= floor]
+    chosen = sorted(sorted(candidates, key=lambda k: (-energies[k], k))[:count])
+    context = int(round(PROBE_CONTEXT_S * rate))
+    return tuple((max(0, k * size - context), min(total, (k + 1) * size + context))
+                 for k in chosen)
+
+
+def _probe_true_peak(job: _Job, sample_rate: int) -> float:
+    """Encode the probe windows (faded, with short gaps) at 0 dB and return the decoded true
+    peak, the higher of both meters."""
+    from burnish.io.codecs import encode_file
+
+    src, dest = job.src, job.dest
+    rate = src.sample_rate
+    fade_n = max(1, int(round(_PROBE_FADE_S * rate)))
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(fade_n) + 0.5) / fade_n))
+    gap = np.zeros((src.num_channels, int(round(_PROBE_GAP_S * rate))))
+    parts: list[npt.NDArray[np.floating]] = [gap]
+    with AudioReader(src.path) as reader:
+        for start, stop in job.probe_windows:
+            reader.seek(start)
+            seg = reader.read(stop - start)
+            n = min(fade_n, seg.shape[1] // 2)
+            if n:
+                seg[:, :n] *= ramp[:n]
+                seg[:, seg.shape[1] - n:] *= ramp[:n][::-1]
+            parts += [seg, gap]
+    probe = np.concatenate(parts, axis=1)
+    path = os.path.join(job.work_dir, f".probe.{dest.name}.{dest.extension}")
+    try:
+        encode_file(probe, path, codec=cast(Any, dest.codec), sample_rate=rate,
+                    bitrate_kbps=dest.bitrate_kbps, vbr_quality=dest.vbr_quality)
+        return measure_decoded(path).true_peak_dbtp
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def _render(job: _Job) -> _Rendered:
+    """Render one deliverable and check its true peak (in a worker process or in-process)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    src, dest = job.src, job.dest
     rate = dest.output_sample_rate(src.sample_rate)
     gain_db = 0.0
-    notes: list[str] = []
-    limit = ceiling_dbtp - LOSSY_GUARD_DB if dest.lossy else ceiling_dbtp + 1e-9
+    limit = job.ceiling_dbtp - LOSSY_GUARD_DB if dest.lossy else job.ceiling_dbtp + 1e-9
+    probe_tp: float | None = None
+    if dest.lossy and job.probe_windows:
+        # predict the codec's overshoot from a short probe so that one full encode complies;
+        # the full decode below is still what decides
+        probe_tp = _probe_true_peak(job, rate)
+        if math.isfinite(probe_tp) and probe_tp + PROBE_MARGIN_DB > limit:
+            gain_db = round(min(0.0, limit - PROBE_MARGIN_DB - probe_tp), 2)
     measured: _Measured | None = None
     dithered = False
     attempts = 0
     passed = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
         attempts = attempt
-        say(f"{dest.name}: {'encoding' if dest.lossy else 'rendering'} (attempt {attempt})", 0.0)
         if dest.lossy:
-            measured = _render_lossy(src, dest, tmp_path, sample_rate=rate, gain_db=gain_db,
-                                     work_dir=work_dir)
+            measured = _render_lossy(src, dest, job.tmp_path, sample_rate=rate, gain_db=gain_db)
         else:
-            measured, dithered = _render_pcm(src, dest, tmp_path, sample_rate=rate,
-                                             gain_db=gain_db, seed=seed)
+            measured, dithered = _render_pcm(src, dest, job.tmp_path, sample_rate=rate,
+                                             gain_db=gain_db, seed=job.seed)
         tp = measured.true_peak_dbtp
         if not math.isfinite(tp) or tp <= limit:
             passed = True
@@ -426,47 +625,102 @@ def _make(
         gain_db = round(gain_db - step, 4)
     if measured is None:  # pragma: no cover - the loop runs at least once
         raise RuntimeError("no attempt was made")
+    return _Rendered(measured, rate, gain_db, attempts, passed, dithered, probe_tp,
+                     time.perf_counter() - t0, time.process_time() - c0)
+
+
+def _finish(
+    job: _Job, done: _Rendered, *, md: Metadata, say: Progress
+) -> DeliverableResult:
+    """Tag a rendered deliverable (in this process) and describe it."""
+    t0 = time.perf_counter()
+    src, dest, ceiling_dbtp = job.src, job.dest, job.ceiling_dbtp
+    measured, gain_db = done.measured, done.gain_db
+    notes: list[str] = []
     if gain_db != 0.0:
         notes.append(f"gain {gain_db:+.2f} dB before {'encoding' if dest.lossy else 'writing'}"
                      f" to keep the decoded true peak under {ceiling_dbtp:.2f} dBTP")
-    if not passed:
+    if not done.passed:
         notes.append(f"decoded true peak {measured.true_peak_dbtp:.2f} dBTP is still over the"
-                     f" {ceiling_dbtp:.2f} dBTP ceiling after {attempts} attempts")
+                     f" {ceiling_dbtp:.2f} dBTP ceiling after {done.attempts} attempts")
     if dest.bit_depth is not None and src.bit_depth is not None and src.bit_depth < dest.bit_depth:
         notes.append(f"made from a {src.bit_depth}-bit master: the extra bits carry nothing")
     if dest.codec == "wav" and md.artwork_path is not None:
         notes.append("artwork not embedded (WAV has no standard picture chunk)")
     tagged = _tags_for(md, dest, measured)
     say(f"{dest.name}: tagging", 0.9)
-    write_tags(tmp_path, tagged)
+    write_tags(job.tmp_path, tagged)
     ind = measured.independent
     return DeliverableResult(
         destination=dest.name,
-        path=tmp_path,
+        path=job.tmp_path,
         codec=dest.codec,
         container=dest.container,
-        sample_rate=rate,
+        sample_rate=done.sample_rate,
         bit_depth=dest.bit_depth,
         bitrate_kbps=dest.bitrate_kbps,
         vbr_quality=dest.vbr_quality,
         num_channels=src.num_channels,
         ceiling_dbtp=ceiling_dbtp,
         gain_db=gain_db,
-        attempts=attempts,
+        attempts=done.attempts,
         true_peak_dbtp=measured.true_peak_dbtp,
         own_true_peak_dbtp=float(measured.own.true_peak_dbtp),
         independent_true_peak_dbtp=None if ind is None else float(ind.true_peak_dbtp),
         integrated_lufs=float(measured.own.integrated_lufs),
         independent_integrated_lufs=None if ind is None else float(ind.integrated_lufs),
         loudness_range_lu=float(measured.own.lra_lu),
-        dithered=dithered,
+        dithered=done.dithered,
         replaygain_track_gain_db=tagged.replaygain_track_gain_db,
         replaygain_track_peak=tagged.replaygain_track_peak,
         r128_track_gain_db=tagged.r128_track_gain_db,
-        passed=passed,
-        elapsed_s=time.perf_counter() - t0,
+        passed=done.passed,
+        elapsed_s=done.wall_s + time.perf_counter() - t0,
         notes=tuple(notes),
+        cpu_s=done.cpu_s,
+        probe_true_peak_dbtp=done.probe_true_peak_dbtp,
     )
+
+
+#: Relative cost of a deliverable (the longest start first, so the workers finish together).
+_COST = {"mp3": 10, "aac": 6, "opus": 4, "flac": 2, "wav": 2}
+
+
+def default_workers() -> int:
+    """Worker processes :func:`deliver` uses by default: one per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _render_all(jobs: Sequence[_Job], workers: int, say: Progress) -> list[_Rendered]:
+    """Render ``jobs`` on ``workers`` processes (forked: nothing is imported twice); results
+    in the order of ``jobs``. Each deliverable is rendered by one process from the master
+    alone, so the bytes don't depend on the number of workers or the order."""
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        out = []
+        for i, job in enumerate(jobs):
+            say(f"{job.dest.name}: {'encoding' if job.dest.lossy else 'rendering'}", i / len(jobs))
+            out.append(_render(job))
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    order = sorted(range(len(jobs)), key=lambda i: (-_COST[jobs[i].dest.codec], i))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        futures = {i: pool.submit(_render, jobs[i]) for i in order}
+        results = []
+        for i, job in enumerate(jobs):
+            say(f"{job.dest.name}: {'encoding' if job.dest.lossy else 'rendering'}", i / len(jobs))
+            results.append(futures[i].result())
+        return results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -------------------------------------------------------------------------------------------
@@ -488,6 +742,7 @@ def deliver(
     stem: str | None = None,
     dither_seed: int = DITHER_SEED,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> list[DeliverableResult]:
     """Make the deliverables of ``destinations`` from a stored master, in ``out_dir``.
 
@@ -509,6 +764,9 @@ def deliver(
         Deliverable names start with it (default: the mix's name, or the file's).
     dither_seed
         Seed of the 16-bit TPDF dither (fixed by default: reruns are bit-identical).
+    workers
+        Processes rendering deliverables side by side (default: one per available core; 1
+        renders in this process). The files are the same whatever the number.
 
     Returns one :class:`DeliverableResult` per destination, in order; their files are in
     ``out_dir`` together with ``<stem>.delivery.json``. Raises
@@ -523,6 +781,9 @@ def deliver(
         raise ParameterError(f"ceiling_dbtp={ceiling_dbtp!r} must be in [-12, 0] dBTP")
     if isinstance(dither_seed, bool) or not isinstance(dither_seed, int) or dither_seed < 0:
         raise ParameterError(f"dither_seed={dither_seed!r} must be a whole number >= 0")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= 64):
+        raise ParameterError(f"workers={workers!r} must be a whole number in [1, 64]")
     md = release_metadata(metadata) if metadata is not None else Metadata()
     check_release(md, [d.codec for d in dests])
     src = resolve_source(master, version=version)
@@ -540,16 +801,18 @@ def deliver(
             )
     work = tempfile.mkdtemp(prefix=".burnish-deliver-", dir=out)
     try:
-        made: list[DeliverableResult] = []
-        for i, (dest, final) in enumerate(zip(dests, finals)):
+        windows = probe_windows(src.path) if any(d.lossy for d in dests) else ()
+        jobs = []
+        for dest, final in zip(dests, finals):
             ceiling = dest.ceiling_dbtp
             if ceiling is None:
                 ceiling = ceiling_dbtp
             if ceiling is None:
                 ceiling = src.lossy_ceiling_dbtp if dest.lossy else src.ceiling_dbtp
-            say(f"{dest.name}", i / len(dests))
-            made.append(_make(src, dest, os.path.join(work, final.name), ceiling_dbtp=ceiling,
-                              md=md, work_dir=work, seed=dither_seed, say=say))
+            jobs.append(_Job(src, dest, os.path.join(work, final.name), ceiling, work,
+                             dither_seed, windows if dest.lossy else ()))
+        rendered = _render_all(jobs, default_workers() if workers is None else workers, say)
+        made = [_finish(job, done, md=md, say=say) for job, done in zip(jobs, rendered)]
         results = [replace(r, path=os.fspath(final)) for r, final in zip(made, finals)]
         record_tmp = os.path.join(work, f"{base}.delivery.json")
         with open(record_tmp, "w", encoding="utf-8") as f:
