@@ -3,11 +3,12 @@
 Builds a 4-minute 44.1 kHz 24-bit master by looping the corpus mixes through the true-peak
 limiter (+8 dB into a -1 dBTP ceiling, like a streaming master) and a minimal master record
 beside it, then times ``deliver()`` for every destination in a child process (so its peak
-memory is its own). Prints the time per deliverable (encode/render + decode + both meters +
-retries + tags), the total and the peak resident memory. Target: under 5 s of processing
+memory is its own). Prints per deliverable the wall time (probe + encode/render + decode +
+both meters + retries + tags) and the CPU time of the worker that made it, then the total wall
+and CPU time (all processes) and the peak resident memory. Target: under 5 s of processing
 beyond the master itself.
 
-    .venv/bin/python bench/bench_deliver.py [--destinations LIST] [--keep DIR]
+    .venv/bin/python bench/bench_deliver.py [--destinations LIST] [--keep DIR] [--workers N]
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def build_master(folder: Path) -> Path:
     return path
 
 
-def child(record: str, destinations: str, out_dir: str) -> None:
+def child(record: str, destinations: str, out_dir: str, workers: str = "0") -> None:
     """Run in a separate process: import, warm up numba, then time deliver()."""
     t_import = time.perf_counter()
     from burnish.analysis.loudness import warmup as warm_meter
@@ -85,24 +86,38 @@ def child(record: str, destinations: str, out_dir: str) -> None:
     warm_meter()
     warm_dither()
     t0 = time.perf_counter()
-    results = deliver(record, destinations, out_dir=out_dir,
+    cpu0 = _cpu_s()
+    results = deliver(record, destinations, out_dir=out_dir, workers=int(workers) or None,
                       metadata=Metadata(title="Bench", artist="burnish", isrc="GBAAA2600001"))
     total = time.perf_counter() - t0
+    cpu = _cpu_s() - cpu0
     print(f"import + numba warm-up: {t0 - t_import:.2f} s")
-    print(f"{'deliverable':<22s} {'time s':>7s} {'tries':>5s} {'gain dB':>8s} {'TP dBTP':>8s}"
-          f" {'LUFS':>7s}")
+    print(f"{'deliverable':<22s} {'wall s':>7s} {'cpu s':>7s} {'tries':>5s} {'gain dB':>8s}"
+          f" {'probe':>7s} {'TP dBTP':>8s} {'LUFS':>7s}")
     for r in results:
-        print(f"{Path(r.path).name:<22s} {r.elapsed_s:7.2f} {r.attempts:5d} {r.gain_db:8.2f}"
-              f" {r.true_peak_dbtp:8.2f} {r.integrated_lufs:7.2f}")
-    print(f"total deliver(): {total:.2f} s for {DURATION_S / 60:.0f} min of audio"
-          f" ({DURATION_S / total:.0f}x real time)")
+        probe = "" if r.probe_true_peak_dbtp is None else f"{r.probe_true_peak_dbtp:7.2f}"
+        print(f"{Path(r.path).name:<22s} {r.elapsed_s:7.2f} {r.cpu_s:7.2f} {r.attempts:5d}"
+              f" {r.gain_db:8.2f} {probe:>7s} {r.true_peak_dbtp:8.2f} {r.integrated_lufs:7.2f}")
+    print(f"sum over deliverables: {sum(r.elapsed_s for r in results):.2f} s wall,"
+          f" {sum(r.cpu_s for r in results):.2f} s CPU")
+    print(f"total deliver(): {total:.2f} s wall, {cpu:.2f} s CPU (all processes) for"
+          f" {DURATION_S / 60:.0f} min of audio ({DURATION_S / total:.0f}x real time)")
+
+
+def _cpu_s() -> float:
+    """CPU time of this process and of its finished children (the worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--destinations", default=ALL)
     parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep the files")
-    parser.add_argument("--child", nargs=3, metavar=("RECORD", "LIST", "OUT"),
+    parser.add_argument("--workers", type=int, default=0,
+                        help="worker processes (default: one per core)")
+    parser.add_argument("--child", nargs=4, metavar=("RECORD", "LIST", "OUT", "WORKERS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -118,13 +133,13 @@ def main() -> None:
             print(f"built a {DURATION_S / 60:.0f}-minute master in {time.perf_counter() - t:.1f} s")
         proc = subprocess.run(
             [sys.executable, __file__, "--child", str(record), args.destinations,
-             str(folder / "delivery")],
+             str(folder / "delivery"), str(args.workers)],
             cwd=REPO, check=False,
         )
         if proc.returncode:
             sys.exit(f"bench: deliver failed with status {proc.returncode}")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-        print(f"peak memory of the delivering process: {peak_mb:.0f} MB")
+        print(f"peak memory of the largest delivering process: {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":
