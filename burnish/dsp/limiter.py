@@ -34,7 +34,7 @@ transient it releases four times faster, under sustained reduction at ``release_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
@@ -147,11 +147,47 @@ def design_limiter(params: LimiterParams, *, sample_rate: int) -> LimiterDesign:
     )
 
 
+#: The safety stage's 8x detection runs only where the main stage's own estimate of its output's
+#: true peak (main gain x main detected peak, over +-``_SCREEN_HALF_WIDTH`` samples) comes within
+#: ``SCREEN_DB`` of the safety ceiling. The real discrepancy between that estimate and the 8x
+#: reading of the output is the <= ~0.1 dB the safety stage exists for (detection error + gain
+#: modulation); 3 dB is a 30x margin. Elsewhere the exact 8x reading is below the safety
+#: ceiling anyway, so skipping it changes nothing.
+SCREEN_DB = 3.0
+_SCREEN_HALF_WIDTH = 10
+#: A refined (parabolic) peak is at most 9/8 of the high-rate sample it refines (0 <= neighbours
+#: <= it); intervals whose samples are all below ``ceiling / _REFINE_BOUND`` can't reach the
+#: ceiling and skip the refinement (the bound also covers float rounding).
+_REFINE_BOUND = 1.13
+
+
+@numba.njit(cache=True, fastmath=True)
+def _abs_kernel(hi: npt.NDArray[np.float32], linked: bool, a: npt.NDArray[np.float32]) -> None:
+    """``a[g, h] = |hi[g, h]|`` per channel, or ``max_c |hi[c, h]|`` into ``a[0]`` when linked."""
+    num_channels = hi.shape[0]
+    n = hi.shape[1]
+    if linked:
+        dst = a[0]
+        src = hi[0]
+        for h in range(n):
+            dst[h] = abs(src[h])
+        for c in range(1, num_channels):
+            src = hi[c]
+            for h in range(n):
+                v = abs(src[h])
+                dst[h] = v if v > dst[h] else dst[h]
+    else:
+        for c in range(num_channels):
+            dst = a[c]
+            src = hi[c]
+            for h in range(n):
+                dst[h] = abs(src[h])
+
+
 @numba.njit(cache=True)
 def _gain_kernel(
-    hi: Float64Array,
+    a: npt.NDArray[np.float32],
     factor: int,
-    linked: bool,
     ceiling: float,
     window: int,
     a_slow: float,
@@ -172,19 +208,23 @@ def _gain_kernel(
     box2_sum: Float64Array,
     counters: npt.NDArray[np.int64],
     gain: Float64Array,
+    peak: Float64Array,
 ) -> None:
-    """Gain per base sample from the high-rate input ``hi`` (channels, n * factor).
+    """Gain per base sample from the high-rate magnitudes ``a`` (gain channels, n * factor).
 
-    State arrays are per gain channel (first axis) and updated in place. ``counters`` holds
-    [r-stream index, box1 position, box2 position, qring position].
+    ``peak[g, i]`` receives ``p`` (the detected peak the required gain was computed from; above
+    the ceiling exact, below it an upper bound). State arrays are per gain channel (first axis)
+    and updated in place. ``counters`` holds [r-stream index, box1 position, box2 position,
+    qring position].
     """
     num_gain = gain.shape[0]
     n = gain.shape[1]
-    num_channels = hi.shape[0]
     w1 = box1.shape[1]
     w2 = box2.shape[1]
     cap = dq_val.shape[1]
+    screen = ceiling / _REFINE_BOUND
     for g in range(num_gain):
+        row = a[g]
         r_index = counters[0]
         p1 = counters[1]
         p2 = counters[2]
@@ -193,50 +233,71 @@ def _gain_kernel(
         a1 = prev[g, 1]
         acc = qacc[g]
         for i in range(n):
+            base = i * factor
+            top = a1
             for k in range(factor):
-                h = i * factor + k
-                if linked:
-                    a0 = 0.0
-                    for c in range(num_channels):
-                        v = abs(hi[c, h])
-                        if v > a0:
-                            a0 = v
-                else:
-                    a0 = abs(hi[g, h])
-                # evaluate the previous high-rate sample a1 (neighbours a2, a0)
-                peak = a1
-                if a1 >= a2 and a1 >= a0:
-                    den = 2.0 * a1 - a2 - a0
-                    if den > 0.0:
-                        peak = a1 + (a2 - a0) * (a2 - a0) / (8.0 * den)
-                if k == 0:
-                    if peak > acc:
-                        acc = peak
-                    qring[g, pq] = acc
-                    pq = (pq + 1) & 3
-                    acc = 0.0
-                elif peak > acc:
-                    acc = peak
-                a2 = a1
-                a1 = a0
+                v = row[base + k]
+                if v > top:
+                    top = v
+            if top > screen:
+                for k in range(factor):
+                    a0 = float(row[base + k])
+                    # evaluate the previous high-rate sample a1 (neighbours a2, a0)
+                    pk = a1
+                    if a1 >= a2 and a1 >= a0:
+                        den = 2.0 * a1 - a2 - a0
+                        if den > 0.0:
+                            pk = a1 + (a2 - a0) * (a2 - a0) / (8.0 * den)
+                    if k == 0:
+                        if pk > acc:
+                            acc = pk
+                        qring[g, pq] = acc
+                        pq = (pq + 1) & 3
+                        acc = 0.0
+                    elif pk > acc:
+                        acc = pk
+                    a2 = a1
+                    a1 = a0
+            else:
+                # every refined peak of samples base-1 .. base+factor-2 is <= 1.125 * top,
+                # below the ceiling: an upper bound stands in for them (r is 1 either way)
+                bound = 1.125 * top
+                qring[g, pq] = bound if bound > acc else acc
+                pq = (pq + 1) & 3
+                acc = bound
+                a2 = float(row[base + factor - 2]) if factor > 1 else a1
+                a1 = float(row[base + factor - 1])
             # a new q value arrived: p = max over the last four
             p = qring[g, 0]
             for j in range(1, 4):
                 if qring[g, j] > p:
                     p = qring[g, j]
+            peak[g, i] = p
             r = 1.0
             if p > ceiling:
                 r = ceiling / p
             # sliding minimum over the look-ahead window (monotonic deque in a ring)
             head = dq_head[g]
             size = dq_size[g]
-            while size > 0 and dq_val[g, (head + size - 1) % cap] >= r:
+            # (ring indices wrap by one subtraction: head, size < cap)
+            tail = head + size - 1
+            if tail >= cap:
+                tail -= cap
+            while size > 0 and dq_val[g, tail] >= r:
                 size -= 1
-            dq_val[g, (head + size) % cap] = r
-            dq_idx[g, (head + size) % cap] = r_index
+                tail -= 1
+                if tail < 0:
+                    tail += cap
+            tail += 1
+            if tail >= cap:
+                tail -= cap
+            dq_val[g, tail] = r
+            dq_idx[g, tail] = r_index
             size += 1
             while dq_idx[g, head] <= r_index - window:
-                head = (head + 1) % cap
+                head += 1
+                if head == cap:
+                    head = 0
                 size -= 1
             m = dq_val[g, head]
             dq_head[g] = head
@@ -248,8 +309,8 @@ def _gain_kernel(
             if m <= e:
                 e = m
             else:
-                a = a_fast + z * (a_slow - a_fast)
-                e = m + a * (e - m)
+                aa = a_fast + z * (a_slow - a_fast)
+                e = m + aa * (e - m)
             env[g] = e
             reducing = 1.0 if e < 0.9999 else 0.0
             adapt[g] = reducing + a_adapt * (z - reducing)
@@ -278,47 +339,249 @@ def _gain_kernel(
             counters[3] = pq
 
 
-class _GainStage:
-    """One look-ahead gain computer (oversampler + kernel state) and its signal delay."""
+@numba.njit(cache=True)
+def _delay_apply_kernel(
+    x: Float64Array, history: Float64Array, gain: Float64Array, out: Float64Array
+) -> None:
+    """``out = x delayed by history.shape[1] samples * gain`` (gain rows: 1 = linked, else per
+    channel); ``history`` holds the last delayed samples (oldest first) and is updated."""
+    num_channels = x.shape[0]
+    n = x.shape[1]
+    d = history.shape[1]
+    linked = gain.shape[0] == 1
+    for c in range(num_channels):
+        gr = gain[0] if linked else gain[c]
+        hist = history[c]
+        src = x[c]
+        dst = out[c]
+        head = min(d, n)
+        for i in range(head):
+            dst[i] = hist[i] * gr[i]
+        for i in range(head, n):
+            dst[i] = src[i - d] * gr[i]
+        if n >= d:
+            for i in range(d):
+                hist[i] = src[n - d + i]
+        else:
+            for i in range(d - n):
+                hist[i] = hist[i + n]
+            for i in range(n):
+                hist[d - n + i] = src[i]
+
+
+@numba.njit(cache=True, fastmath=True)
+def _sparse_detect_kernel(
+    y: npt.NDArray[np.float32],
+    y_hist: npt.NDArray[np.float32],
+    est: Float64Array,
+    est_hist: Float64Array,
+    phases_t: npt.NDArray[np.float32],
+    latency: int,
+    half_width: int,
+    threshold: float,
+    linked: bool,
+    a: npt.NDArray[np.float32],
+) -> int:
+    """8x magnitudes of ``y`` where the estimate ``est`` says they may matter, zero elsewhere.
+
+    ``phases_t[m, phi]`` is tap ``m`` of branch ``phi`` of the 8x interpolator, oldest sample
+    first (the 8 branches side by side, so the inner loop is one 8-wide vector); the high-rate
+    sample ``8 j + phi`` stands for time ``j + phi / 8 - latency``. Interval ``j`` is
+    computed when ``est`` exceeds ``threshold`` anywhere in ``[j - latency - half_width,
+    j - latency + half_width]``. ``y_hist`` (channels, taps - 1) and ``est_hist``
+    (latency + half_width) hold the previous samples and are updated. Returns the number of
+    intervals computed.
+    """
+    num_channels = y.shape[0]
+    n = y.shape[1]
+    taps = phases_t.shape[0]
+    keep = taps - 1
+    scratch = np.empty(n, dtype=np.float32)
+    e_len = est_hist.shape[0]
+    # contiguous buffers: history + block
+    buf = np.empty((num_channels, keep + n), dtype=np.float32)
+    for c in range(num_channels):
+        for j in range(keep):
+            buf[c, j] = y_hist[c, j]
+        for j in range(n):
+            buf[c, keep + j] = y[c, j]
+    ebuf = np.empty(e_len + n)
+    for j in range(e_len):
+        ebuf[j] = est_hist[j]
+    for j in range(n):
+        ebuf[e_len + j] = est[j]
+    # est index of time t (relative to this block's first y sample) is e_len + t
+    last_hot = -(1 << 40)
+    first_hi = e_len - latency + half_width
+    for e in range(first_hi):
+        if ebuf[e] > threshold:
+            last_hot = e
+    hot = np.empty(n + 1, dtype=np.bool_)
+    for j in range(n):
+        e_hi = first_hi + j
+        if ebuf[e_hi] > threshold:
+            last_hot = e_hi
+        hot[j] = last_hot >= e_hi - 2 * half_width
+    hot[n] = False
+    num_gain = a.shape[0]
+    for g in range(num_gain):
+        for h in range(8 * n):
+            a[g, h] = 0.0
+    computed = 0
+    j = 0
+    while j < n:
+        if not hot[j]:
+            j += 1
+            continue
+        j0 = j
+        while hot[j]:
+            j += 1
+        run = j - j0
+        computed += run
+        # a run of hot intervals: tap loop outside, interval loop inside (vectorises); every
+        # value sums its taps in the same order, wherever the run starts
+        for c in range(num_channels):
+            g = 0 if linked else c
+            for k in range(8):
+                acc = scratch[:run]
+                for i in range(run):
+                    acc[i] = 0.0
+                for m in range(taps):
+                    coef = phases_t[m, k]
+                    if coef == 0.0:
+                        continue
+                    seg = buf[c, j0 + m : j0 + m + run]  # y[j - keep + m] for j in the run
+                    for i in range(run):
+                        acc[i] += coef * seg[i]
+                for i in range(run):
+                    v = abs(acc[i])
+                    h = 8 * (j0 + i) + k
+                    if v > a[g, h]:
+                        a[g, h] = v
+    for c in range(num_channels):
+        for j in range(keep):
+            y_hist[c, j] = buf[c, n + j]
+    for j in range(e_len):
+        est_hist[j] = ebuf[n + j]
+    return computed
+
+
+def _safety_phases(quality: Quality = "high") -> tuple[npt.NDArray[np.float32], int]:
+    """The 8x ``quality`` half-band cascade as one polyphase filter, ``(taps, 8)``, reversed.
+
+    Column ``phi`` gives high-rate sample ``8 j + phi`` from the base-rate samples ending at ``j``
+    (oldest first; the cascade's impulse response split into 8 branches); also returns the
+    cascade latency.
+    """
+    osm = Oversampler(8, 1, quality=quality)
+    latency = osm.upsample_latency_samples
+    impulse = np.zeros((1, 2 * latency + 16))
+    impulse[0, 0] = 1.0
+    h = osm.upsample(impulse)[0]
+    taps = int(np.nonzero(h)[0].max()) // 8 + 1
+    h = np.concatenate([h, np.zeros(8 * taps)])[: 8 * taps]
+    phases = h.reshape(taps, 8)  # phases[k, phi] = h[8k + phi]
+    return np.ascontiguousarray(phases[::-1], dtype=np.float32), latency
+
+
+def _gain_state(d: LimiterDesign, g: int) -> tuple[Any, ...]:
+    return (
+        np.zeros((g, 2)), np.zeros(g), np.zeros((g, 4)),
+        np.ones((g, d.window_samples + 1)), np.zeros((g, d.window_samples + 1), dtype=np.int64),
+        np.zeros(g, dtype=np.int64), np.zeros(g, dtype=np.int64), np.ones(g), np.zeros(g),
+        np.ones((g, d.box1_samples)), np.full(g, float(d.box1_samples)),
+        np.ones((g, d.box2_samples)), np.full(g, float(d.box2_samples)),
+        np.zeros(4, dtype=np.int64),
+    )  # fmt: skip
+
+
+class _MainStage:
+    """The main look-ahead gain computer: float32 4x/8x detection of the whole input."""
 
     def __init__(
-        self, design: LimiterDesign, factor: int, num_channels: int, num_gain: int, quality: Quality
+        self, design: LimiterDesign, factor: int, num_channels: int, num_gain: int
     ) -> None:
         self.design = design
         self.factor = factor
         self.num_channels = num_channels
         self.num_gain = num_gain
-        self.oversampler = Oversampler(factor, num_channels, quality=quality)
+        self.oversampler = Oversampler(
+            factor, num_channels, quality="standard", compute_dtype=np.float32
+        )
         self.latency = self.oversampler.upsample_latency_samples + design.window_samples + 1
         self.reset()
 
     def reset(self) -> None:
-        d = self.design
-        g = self.num_gain
         self.oversampler.reset()
-        self.state = (
-            np.zeros((g, 2)), np.zeros(g), np.zeros((g, 4)),
-            np.ones((g, d.window_samples + 1)), np.zeros((g, d.window_samples + 1), dtype=np.int64),
-            np.zeros(g, dtype=np.int64), np.zeros(g, dtype=np.int64), np.ones(g), np.zeros(g),
-            np.ones((g, d.box1_samples)), np.full(g, float(d.box1_samples)),
-            np.ones((g, d.box2_samples)), np.full(g, float(d.box2_samples)),
-            np.zeros(4, dtype=np.int64),
-        )  # fmt: skip
+        self.state = _gain_state(self.design, self.num_gain)
         self.delay = np.zeros((self.num_channels, self.latency))
+        # the detected peak, delayed to line up with the output (see ``run``)
+        self.peak_delay = np.zeros((self.num_gain, max(1, self.design.window_samples - 1)))
 
-    def run(self, xs: Float64Array) -> tuple[Float64Array, Float64Array]:
-        """Limited block (delayed by ``latency``) and its gain, for a float64 block ``xs``."""
+    def run(self, xs: Float64Array) -> tuple[Float64Array, Float64Array, Float64Array]:
+        """Limited block (delayed by ``latency``), its gain, and an estimate of its true peak.
+
+        The estimate is ``g[t] * p[t - W + 1]``: the gain times the detected input peak around the
+        same signal time (max over gain channels).
+        """
         d = self.design
-        hi = np.asarray(self.oversampler.upsample(xs), dtype=np.float64)
-        g = np.empty((self.num_gain, xs.shape[1]))
+        n = xs.shape[1]
+        hi = self.oversampler.upsample(xs.astype(np.float32))
+        a = np.empty((self.num_gain, hi.shape[1]), dtype=np.float32)
+        _abs_kernel(hi, self.num_gain == 1, a)
+        g = np.empty((self.num_gain, n))
+        p = np.empty((self.num_gain, n))
         _gain_kernel(
-            hi, self.factor, self.num_gain == 1, d.ceiling_gain, d.window_samples,
-            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g,
+            a, self.factor, d.ceiling_gain, d.window_samples,
+            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g, p,
         )  # fmt: skip
-        buf = np.concatenate([self.delay, xs], axis=1)
-        delayed = buf[:, : xs.shape[1]]
-        self.delay = buf[:, buf.shape[1] - self.latency :].copy()
-        return delayed * g, g
+        y = np.empty_like(xs)
+        _delay_apply_kernel(xs, self.delay, g, y)
+        est = np.empty_like(p)
+        _delay_apply_kernel(p, self.peak_delay, g, est)
+        return y, g, est.max(axis=0) if self.num_gain > 1 else est[0]
+
+
+class _SafetyStage:
+    """The safety gain computer: 8x ``high`` detection of the main stage's output, computed only
+    where the main stage's estimate comes within :data:`SCREEN_DB` of this stage's ceiling."""
+
+    def __init__(self, design: LimiterDesign, num_channels: int, num_gain: int) -> None:
+        self.design = design
+        self.num_channels = num_channels
+        self.num_gain = num_gain
+        self.phases_t, self.up_latency = _safety_phases("high")
+        self.latency = self.up_latency + design.window_samples + 1
+        self.threshold = design.ceiling_gain * db_to_gain(-SCREEN_DB)
+        self.computed_intervals = 0
+        self.reset()
+
+    def reset(self) -> None:
+        taps = self.phases_t.shape[0]
+        self.state = _gain_state(self.design, self.num_gain)
+        self.y_hist = np.zeros((self.num_channels, taps - 1), dtype=np.float32)
+        self.est_hist = np.zeros(self.up_latency + _SCREEN_HALF_WIDTH)
+        self.delay = np.zeros((self.num_channels, self.latency))
+        self.computed_intervals = 0
+
+    def run(self, y1: Float64Array, est: Float64Array) -> tuple[Float64Array, Float64Array]:
+        d = self.design
+        n = y1.shape[1]
+        a = np.empty((self.num_gain, 8 * n), dtype=np.float32)
+        self.computed_intervals += _sparse_detect_kernel(
+            y1.astype(np.float32), self.y_hist, np.ascontiguousarray(est), self.est_hist,
+            self.phases_t, self.up_latency, _SCREEN_HALF_WIDTH, self.threshold,
+            self.num_gain == 1, a,
+        )  # fmt: skip
+        g = np.empty((self.num_gain, n))
+        p = np.empty((self.num_gain, n))
+        _gain_kernel(
+            a, 8, d.ceiling_gain, d.window_samples,
+            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g, p,
+        )  # fmt: skip
+        y = np.empty_like(y1)
+        _delay_apply_kernel(y1, self.delay, g, y)
+        return y, g
 
 
 @register_processor
@@ -340,11 +603,9 @@ class TruePeakLimiter(Processor):
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
         self.design = design_limiter(params, sample_rate=self.sample_rate)
         num_gain = 1 if (params.stereo_link or self.num_channels == 1) else self.num_channels
-        self._main = _GainStage(
-            self.design, params.oversample, self.num_channels, num_gain, "standard"
-        )
+        self._main = _MainStage(self.design, params.oversample, self.num_channels, num_gain)
         self.safety_design = design_safety_stage(params, sample_rate=self.sample_rate)
-        self._safety = _GainStage(self.safety_design, 8, self.num_channels, num_gain, "high")
+        self._safety = _SafetyStage(self.safety_design, self.num_channels, num_gain)
         self._latency = self._main.latency + self._safety.latency
         self._last_gain: Float64Array = np.ones((self.num_channels, 0))
         self.reset()
@@ -363,17 +624,17 @@ class TruePeakLimiter(Processor):
         x = check_audio(block, num_channels=self.num_channels)
         n = x.shape[1]
         out = np.empty_like(x)
-        gains = np.empty((self.num_channels, n))
+        gains = np.empty((self._main.num_gain, n))
         for start in range(0, n, _CHUNK_SAMPLES):
             stop = min(n, start + _CHUNK_SAMPLES)
             xs = x[:, start:stop].astype(np.float64) * self.design.input_gain
-            y1, g1 = self._main.run(xs)
-            y2, g2 = self._safety.run(y1)
-            gbuf = np.concatenate([self._gain_delay, g1], axis=1)
-            self._gain_delay = gbuf[:, gbuf.shape[1] - self._safety.latency :].copy()
+            y1, g1, est = self._main.run(xs)
+            y2, g2 = self._safety.run(y1, est)
             out[:, start:stop] = y2
-            gains[:, start:stop] = gbuf[:, : stop - start] * g2
-        self._last_gain = gains
+            g = np.empty_like(g2)
+            _delay_apply_kernel(g1, self._gain_delay, g2, g)
+            gains[:, start:stop] = g
+        self._last_gain = np.broadcast_to(gains, (self.num_channels, n))
         return out
 
     def gain_reduction_db(self) -> Float64Array:
