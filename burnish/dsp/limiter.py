@@ -484,7 +484,11 @@ def _safety_phases(quality: Quality = "high") -> tuple[npt.NDArray[np.float32], 
     return np.ascontiguousarray(phases[::-1], dtype=np.float32), latency
 
 
-def _gain_state(d: LimiterDesign, g: int) -> tuple[Any, ...]:
+#: The gain kernel's state arrays (14, see :func:`_gain_state`).
+_GainState = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+
+
+def _gain_state(d: LimiterDesign, g: int) -> _GainState:
     return (
         np.zeros((g, 2)), np.zeros(g), np.zeros((g, 4)),
         np.ones((g, d.window_samples + 1)), np.zeros((g, d.window_samples + 1), dtype=np.int64),
