@@ -382,14 +382,14 @@ def _declick_hop(
 
 @register_processor
 class Declicker(_HopProcessor):
-    """Detect and interpolate clicks (see :class:`DeclickParams`). Latency: 2048 samples."""
+    """Detect and interpolate clicks (see :class:`DeclickParams`). Latency: 5120 samples."""
 
     kind: ClassVar[str] = "declick"
     params_type: ClassVar[type] = DeclickParams
     params: DeclickParams
 
     HISTORY = 512
-    HOP = 1024
+    HOP = 4096
     LOOKAHEAD = 1024
 
     def __init__(self, params: DeclickParams, *, sample_rate: int, num_channels: int) -> None:
@@ -1043,7 +1043,7 @@ def _hum_power(c: npt.NDArray[np.complex128]) -> float:
 class Dehummer(_HopProcessor):
     """Remove mains hum lines (see :class:`DehumParams`).
 
-    Latency: one hop (about 0.19 s) plus the window's look-ahead (``window_s / 3``).
+    Latency: one hop (about 0.37 s) plus the window's look-ahead (``window_s / 3``).
     ``mains_hz_detected`` and ``fundamental_hz`` report what was found.
     """
 
@@ -1051,7 +1051,7 @@ class Dehummer(_HopProcessor):
     params_type: ClassVar[type] = DehumParams
     params: DehumParams
 
-    HOP_S = 0.186
+    HOP_S = 0.372
 
     def __init__(self, params: DehumParams, *, sample_rate: int, num_channels: int) -> None:
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
