@@ -69,7 +69,7 @@ class VersionResult:
                 "limiter_ceiling_dbtp": num(r.limiter_ceiling_dbtp),
                 "limiting_db": num(r.limiting_db),
                 "pre_limiter_lufs": num(r.pre_limiter_lufs),
-                "pre_limiter_true_peak_dbtp": num(r.pre_limiter_true_peak_dbtp),
+                "pre_limiter_peak_dbfs": num(r.pre_limiter_peak_dbfs),
                 "passes": r.passes,
                 "sample_rate": r.output.sample_rate,
                 "bit_depth": self.plan.bit_depth,
@@ -203,18 +203,15 @@ def master(
             render = render_master(mix, plan, out_path, work_dir=Path(work) / name,
                                    progress=version_progress)
             say(f"{name}: verifying", 0.0)
-            verification = verify_master(
-                out_path,
-                target_lufs=plan.target_lufs,
-                ceiling_dbtp=plan.ceiling_dbtp,
-                own_integrated_lufs=render.output.integrated_lufs,
-                own_true_peak_dbtp=render.output.true_peak_dbtp,
-                reachable=render.reachable,
-                shortfall_lu=render.shortfall_lu,
-                sample_rate=plan.output_sample_rate,
-                bit_depth=plan.bit_depth,
-                tolerance_lu=settings.target.tolerance_lu,
-            )
+            verification = _verify(render, plan, out_path, settings)
+            tp_check = next(c for c in verification.checks if c.name == "true peak")
+            if not tp_check.passed and isinstance(tp_check.measured, float):
+                # the limiter's margin was not enough for this material: lower its ceiling by
+                # the excess and render once more
+                excess = tp_check.measured - plan.ceiling_dbtp + 0.05
+                render = render_master(mix, plan, out_path, work_dir=Path(work) / name,
+                                       progress=version_progress, ceiling_margin_db=excess)
+                verification = _verify(render, plan, out_path, settings)
             chain_path = out_dir / f"{base}.chain.json"
             _atomic_write_text(chain_path, json.dumps(render.chain, indent=2) + "\n")
             result = VersionResult(name, settings, plan, render, verification,
@@ -262,6 +259,20 @@ def master(
     record["revisions"].append(entry)
     _atomic_write_text(out_dir / f"{stem}.master.json", json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _verify(render: RenderResult, plan: Plan, out_path: Path, settings: MasterSettings) -> Verification:
+    return verify_master(
+        out_path,
+        target_lufs=plan.target_lufs,
+        ceiling_dbtp=plan.ceiling_dbtp,
+        own_integrated_lufs=render.output.integrated_lufs,
+        reachable=render.reachable,
+        shortfall_lu=render.shortfall_lu,
+        sample_rate=plan.output_sample_rate,
+        bit_depth=plan.bit_depth,
+        tolerance_lu=settings.target.tolerance_lu,
+    )
 
 
 def record_path_for(mix_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> Path:

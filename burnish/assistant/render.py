@@ -28,6 +28,7 @@ Array = npt.NDArray[np.float64]
 BLOCK = 65536
 TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
 MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
+PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
 
 
@@ -176,10 +177,15 @@ def render_stage(
     out_path: str | os.PathLike[str] | None,
     bit_depth: int = 64,
     measure: bool = True,
+    true_peak: bool = False,
     keep_series: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> StageResult:
-    """Run a chain over a file; write it (atomically) when ``out_path`` is given; measure it."""
+    """Run a chain over a file; write it (atomically) when ``out_path`` is given; measure it.
+
+    The loudness meter runs without true peak unless asked (the verification measures the
+    written master's true peak with two meters); ``true_peak_dbtp`` is then the sample peak.
+    """
     from burnish.analysis.loudness import LoudnessMeter
     from burnish.chain import Chain
 
@@ -189,7 +195,8 @@ def render_stage(
                                 num_channels=info.num_channels)
         out_rate = int(chain.output_sample_rate)
         n_out = _output_frames(info.num_frames, info.sample_rate, out_rate)
-        meter = LoudnessMeter(sample_rate=out_rate, num_channels=info.num_channels) if measure else None
+        meter = (LoudnessMeter(sample_rate=out_rate, num_channels=info.num_channels,
+                               true_peak=true_peak) if measure else None)
         traces = _TraceCollector(out_rate)
         writer = (AudioWriter(out_path, sample_rate=out_rate, num_channels=info.num_channels,
                               bit_depth=bit_depth) if out_path is not None else None)
@@ -237,7 +244,7 @@ class RenderResult:
     achieved_lufs: float
     shortfall_lu: float
     pre_limiter_lufs: float
-    pre_limiter_true_peak_dbtp: float
+    pre_limiter_peak_dbfs: float  # sample peak of the signal into the gain and limiter
     limiting_db: float  # how far the gained pre-limiter peaks went over the ceiling
     output: StageResult
     pre: StageResult
@@ -251,8 +258,13 @@ def render_master(
     *,
     work_dir: str | os.PathLike[str],
     progress: Callable[[str, float], None] | None = None,
+    ceiling_margin_db: float = 0.0,
 ) -> RenderResult:
-    """Render ``plan`` for ``mix_path`` into ``out_path`` at the plan's loudness."""
+    """Render ``plan`` for ``mix_path`` into ``out_path`` at the plan's loudness.
+
+    ``ceiling_margin_db`` lowers the limiter's ceiling below the plan's (a retry after a
+    verification found the true peak over the ceiling).
+    """
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     pre_path = work / "stage_a.wav"
@@ -272,9 +284,11 @@ def render_master(
         gain = 0.0
     else:
         gain = target - pre.integrated_lufs
+    # the stage-A meter reads sample peaks; inter-sample peaks of music sit up to ~0.5 dB higher
+    pre_peak = pre.true_peak_dbtp + PEAK_ESTIMATE_MARGIN_DB
     cap = math.inf
-    if plan.max_limiting_db is not None and math.isfinite(pre.true_peak_dbtp):
-        cap = ceiling - pre.true_peak_dbtp + plan.max_limiting_db
+    if plan.max_limiting_db is not None and math.isfinite(pre_peak):
+        cap = ceiling - pre_peak + plan.max_limiting_db
     capped = gain > cap
     gain = min(gain, cap)
 
@@ -283,7 +297,7 @@ def render_master(
     # landing is a plain cut afterwards: a cut lowers loudness and peaks by exactly its size.
     passes = 0
     prev: tuple[float, float] | None = None
-    limiter_ceiling = ceiling
+    limiter_ceiling = ceiling - ceiling_margin_db
     limited_path = work / "stage_b.wav"
     gain = min(gain + OVERSHOOT_LU, cap) if math.isfinite(gain) else gain
     capped = capped or gain >= cap
@@ -292,10 +306,6 @@ def render_master(
         limited = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling, final=False),
                                out_path=limited_path, bit_depth=32, progress=step("limiting"))
         passes += 1
-        if limited.true_peak_dbtp > ceiling + 1e-9:
-            # at the edge of the limiter's margin: lower its ceiling by the excess, again
-            limiter_ceiling -= limited.true_peak_dbtp - ceiling + 0.02
-            continue
         measured = limited.integrated_lufs
         err = target - measured
         if not math.isfinite(err) or err <= 0.02 or (capped and err > 0):
@@ -325,7 +335,8 @@ def render_master(
             os.unlink(tmp)
         except OSError:
             pass
-    # a cut scales loudness and peaks exactly; dither adds at most one 16-bit step
+    # a cut scales loudness and peaks exactly; dither adds at most one 16-bit step (the true
+    # peak itself is measured by the verification, on the written file)
     out = StageResult(
         integrated_lufs=limited.integrated_lufs + trim,
         true_peak_dbtp=limited.true_peak_dbtp + trim,
@@ -337,7 +348,7 @@ def render_master(
     achieved = out.integrated_lufs
     shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
     reachable = not capped or shortfall <= 0.2
-    limiting = (pre.true_peak_dbtp + gain - ceiling) if math.isfinite(pre.true_peak_dbtp) else 0.0
+    limiting = (pre_peak + gain - ceiling) if math.isfinite(pre_peak) else 0.0
     return RenderResult(
         output_path=os.fspath(out_path),
         chain=full_chain(plan, input_sample_rate=rate_in, limiter_gain_db=gain,
@@ -348,7 +359,7 @@ def render_master(
         achieved_lufs=achieved,
         shortfall_lu=shortfall,
         pre_limiter_lufs=pre.integrated_lufs,
-        pre_limiter_true_peak_dbtp=pre.true_peak_dbtp,
+        pre_limiter_peak_dbfs=pre.true_peak_dbtp,
         limiting_db=max(0.0, limiting),
         output=out,
         pre=pre,

@@ -60,15 +60,19 @@ class Verification:
 
 
 def _scan(path: str) -> tuple[int, float, list[float], int, int, float]:
-    """Clipped-sample runs, sample peak, per-channel mean, frames, rate, max |sample|."""
+    """Clipped-sample runs, sample peak, per-channel mean, frames, rate, true peak (dBTP)."""
+    from burnish.analysis.true_peak import TruePeakMeter
+
     runs = 0
     peak = 0.0
     total = None
     frames = 0
     with AudioReader(path) as reader:
         rate = reader.info.sample_rate
+        tp_meter = TruePeakMeter(sample_rate=rate, num_channels=reader.info.num_channels)
         prev_at_fs = None
         for block in reader.blocks(1 << 18):
+            tp_meter.update(block)
             a = np.abs(block)
             peak = max(peak, float(a.max(initial=0.0)))
             s = block.sum(axis=1)
@@ -83,7 +87,8 @@ def _scan(path: str) -> tuple[int, float, list[float], int, int, float]:
             runs += int(np.count_nonzero(at_fs_ext[:, 1:] & at_fs_ext[:, :-1]))
             prev_at_fs = at_fs[:, -1]
     means = [] if total is None else (total / max(frames, 1)).tolist()
-    return runs, 20 * math.log10(peak) if peak > 0 else -math.inf, means, frames, rate, peak
+    sample_peak = 20 * math.log10(peak) if peak > 0 else -math.inf
+    return runs, sample_peak, means, frames, rate, tp_meter.peak_dbtp()
 
 
 def verify_master(
@@ -92,19 +97,22 @@ def verify_master(
     target_lufs: float,
     ceiling_dbtp: float,
     own_integrated_lufs: float,
-    own_true_peak_dbtp: float,
     reachable: bool,
     shortfall_lu: float,
     sample_rate: int,
     bit_depth: int,
     tolerance_lu: float = 0.2,
 ) -> Verification:
-    """Check the master at ``path`` against what was asked."""
+    """Check the master at ``path`` against what was asked.
+
+    True peak is measured here on the written file, by burnish's meter and by libavfilter's;
+    the loudness is burnish's measurement of the render, cross-checked by libavfilter's.
+    """
     from burnish.io.ffmeter import ffmpeg_ebur128
 
     path = os.fspath(path)
     ind = ffmpeg_ebur128(path)
-    runs, sample_peak, means, frames, rate, _ = _scan(path)
+    runs, sample_peak, means, frames, rate, own_true_peak_dbtp = _scan(path)
     with AudioReader(path) as reader:
         depth = reader.info.bit_depth
     checks: list[Check] = []

@@ -659,7 +659,7 @@ def master_album(project: AlbumProject, out_dir: str | os.PathLike[str], *,
             ver = verify_master(
                 path, target_lufs=lufs, ceiling_dbtp=ceiling,
                 own_integrated_lufs=res.output.integrated_lufs,
-                own_true_peak_dbtp=res.output.true_peak_dbtp, reachable=res.reachable,
+                reachable=res.reachable,
                 shortfall_lu=res.shortfall_lu, sample_rate=CD_SAMPLE_RATE, bit_depth=32,
                 tolerance_lu=target.tolerance_lu)
             renders.append(path)
@@ -671,7 +671,7 @@ def master_album(project: AlbumProject, out_dir: str | os.PathLike[str], *,
                 "mix_true_peak_dbtp": _r(prof.true_peak_dbtp),
                 "target_lufs": _r(lufs),
                 "mastered_lufs": _r(res.output.integrated_lufs),
-                "mastered_true_peak_dbtp": _r(res.output.true_peak_dbtp),
+                "mastered_true_peak_dbtp": _r(ver.true_peak_dbtp),
                 "reachable": res.reachable,
                 "shortfall_lu": _r(res.shortfall_lu),
                 "limiting_db": _r(res.limiting_db),
