@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from burnish.errors import AudioFileError
 
@@ -28,6 +29,55 @@ def _db(linear: float) -> float:
     return 20.0 * math.log10(linear) if linear > 0 else -math.inf
 
 
+class Ebur128Graph:
+    """libavfilter's ebur128 filter (``peak=true``) fed with decoded frames, one by one.
+
+    ``template`` is the audio stream the frames come from. Push every frame, then read
+    :meth:`result` (which flushes the graph).
+    """
+
+    def __init__(self, template: Any) -> None:
+        import av
+
+        self._av = av
+        self._graph = av.filter.Graph()
+        src = self._graph.add_abuffer(template=template)
+        meter = self._graph.add("ebur128", "peak=true:metadata=1")
+        sink = self._graph.add("abuffersink")
+        src.link_to(meter)
+        meter.link_to(sink)
+        self._graph.configure()
+        self._meta: dict[str, str] = {}
+
+    def _drain(self) -> None:
+        av = self._av
+        while True:
+            try:
+                out = self._graph.pull()
+            except (av.BlockingIOError, av.EOFError):
+                return
+            if out.metadata:
+                self._meta = dict(out.metadata)
+
+    def push(self, frame: Any) -> None:
+        self._graph.push(frame)
+        self._drain()
+
+    def result(self, *, where: str = "audio") -> FfmpegLoudness:
+        self._graph.push(None)
+        self._drain()
+        meta = self._meta
+        if "lavfi.r128.I" not in meta:
+            raise AudioFileError(f"{where}: ffmpeg's ebur128 returned no measurement")
+        channels = sorted(k for k in meta if k.startswith("lavfi.r128.true_peaks_ch"))
+        return FfmpegLoudness(
+            integrated_lufs=float(meta["lavfi.r128.I"]),
+            lra_lu=float(meta.get("lavfi.r128.LRA", "nan")),
+            true_peak_dbtp=_db(float(meta.get("lavfi.r128.true_peak", "0"))),
+            true_peak_dbtp_per_channel=tuple(_db(float(meta[k])) for k in channels),
+        )
+
+
 def ffmpeg_ebur128(path: str | os.PathLike[str]) -> FfmpegLoudness:
     """Measure a file with libavfilter's ebur128 (``peak=true``)."""
     import av
@@ -39,37 +89,7 @@ def ffmpeg_ebur128(path: str | os.PathLike[str]) -> FfmpegLoudness:
         raise AudioFileError(f"{path}: ffmpeg can't open it ({exc})") from None
     with container:
         stream = container.streams.audio[0]
-        graph = av.filter.Graph()
-        src = graph.add_abuffer(template=stream)
-        meter = graph.add("ebur128", "peak=true:metadata=1")
-        sink = graph.add("abuffersink")
-        src.link_to(meter)
-        meter.link_to(sink)
-        graph.configure()
-        meta: dict[str, str] = {}
-
-        def drain() -> None:
-            nonlocal meta
-            while True:
-                try:
-                    out = graph.pull()
-                except (av.BlockingIOError, av.EOFError):
-                    return
-                if out.metadata:
-                    meta = dict(out.metadata)
-
+        graph = Ebur128Graph(stream)
         for frame in container.decode(stream):
             graph.push(frame)
-            drain()
-        graph.push(None)
-        drain()
-    if "lavfi.r128.I" not in meta:
-        raise AudioFileError(f"{path}: ffmpeg's ebur128 returned no measurement")
-    channels = sorted(k for k in meta if k.startswith("lavfi.r128.true_peaks_ch"))
-    per_channel = tuple(_db(float(meta[k])) for k in channels)
-    return FfmpegLoudness(
-        integrated_lufs=float(meta["lavfi.r128.I"]),
-        lra_lu=float(meta.get("lavfi.r128.LRA", "nan")),
-        true_peak_dbtp=_db(float(meta.get("lavfi.r128.true_peak", "0"))),
-        true_peak_dbtp_per_channel=per_channel,
-    )
+        return graph.result(where=path)
