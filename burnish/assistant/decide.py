@@ -371,6 +371,8 @@ def decide(
     gain_needed = target_lufs - profile.integrated_lufs
     peak_over = profile.true_peak_dbtp + gain_needed - ceiling  # what the peaks would overshoot
     comp_gr = 0.0
+    # loud destinations (CD, club) ask for density: the compressor may do a little more
+    loud = target.kind == "loud"
     if not mastered and peak_over > 2.0:
         comp_gr = min(intensity.comp_max_gr_db, 0.35 * peak_over)
         comp_gr *= max(0.0, 1.0 + 0.6 * adj.compression)
@@ -438,8 +440,10 @@ def decide(
         ))
 
     # 6. loudness and limiter ---------------------------------------------------------------
+    # loud destinations (CD, club) are asked of music that expects dense peaks: allow more
     max_limiting = None if settings.force_loudness else (
-        target.max_limiting_db if target.max_limiting_db is not None else intensity.max_limiting_db)
+        target.max_limiting_db if target.max_limiting_db is not None
+        else intensity.max_limiting_db + (3.0 if loud else 0.0))
     limiter = {"ceiling_dbtp": ceiling, "input_gain_db": 0.0, "lookahead_ms": 5.0,
                "release_ms": 80.0, "adaptive_release": True, "oversample": 4,
                # a finished master's peaks are trimmed per channel: linked gain would duck the
