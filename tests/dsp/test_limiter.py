@@ -265,3 +265,26 @@ def test_invariants(sample_rate: int, num_channels: int) -> None:
     # alignment: a quiet impulse comes out where it went in
     imp = signals.impulse(num_samples=2000, position=500, amplitude=0.1, num_channels=num_channels)
     np.testing.assert_array_equal(process_offline(lim, imp), imp * db_to_gain(10.0))
+
+
+# --------------------------------------------------------------------------------------------
+# the safety stage's screen (8x detection only where the main stage's estimate comes near)
+
+
+@pytest.mark.parametrize("ceiling_dbtp", [-1.0, -0.1])
+@pytest.mark.parametrize("lookahead_ms", [1.0, 5.0])
+def test_safety_screen_changes_nothing(monkeypatch: pytest.MonkeyPatch, ceiling_dbtp: float, lookahead_ms: float) -> None:
+    # with the screen wide open (every interval within 200 dB of the ceiling) the safety stage
+    # runs its 8x detection everywhere; the screened limiter must give the same bits
+    sample_rate = 44100
+    x = np.concatenate(list(_hard_signals(sample_rate).values()), axis=1)
+    pink = signals.pink_noise(sample_rate=sample_rate, duration_s=1.0, level_dbfs=-10.0, seed=12)
+    x = np.concatenate([x, pink], axis=1)
+    params = LimiterParams(ceiling_dbtp=ceiling_dbtp, input_gain_db=12.0, lookahead_ms=lookahead_ms)
+    screened = TruePeakLimiter(params, sample_rate=sample_rate, num_channels=2)
+    y = process_offline(screened, x)
+    computed = screened._safety.computed_intervals
+    monkeypatch.setattr("burnish.dsp.limiter.SCREEN_DB", 200.0)
+    full = TruePeakLimiter(params, sample_rate=sample_rate, num_channels=2)
+    np.testing.assert_array_equal(process_offline(full, x), y)
+    assert computed < full._safety.computed_intervals, "the screen skips some of the 8x work"
