@@ -534,3 +534,50 @@ def test_the_master_itself_is_never_replaced(tmp_path: Path) -> None:
         f"{master}: would overwrite the master it is made from; choose another output folder")
     assert master.read_bytes() == before
     assert listing(tmp_path) == ["m.cd.wav"]
+
+
+# -------------------------------------------------------------------------------------------
+# speed machinery: worker processes and the probe change nothing in the files
+# -------------------------------------------------------------------------------------------
+def test_files_are_bit_identical_with_one_or_two_workers(tmp_path: Path) -> None:
+    master = write_master(tmp_path / "m.wav", music(seconds=3.0, sample_rate=44100), 44100)
+    dests = "streaming,cd,mp3,mp3v0,aac,opus"
+    one = deliver(master, dests, out_dir=tmp_path / "one", workers=1)
+    two = deliver(master, dests, out_dir=tmp_path / "two", workers=2)
+    for a, b in zip(one, two):
+        if a.codec == "wav":  # bext holds the origination date and time: compare the samples
+            assert np.array_equal(sf.read(a.path, dtype="int32")[0],
+                                  sf.read(b.path, dtype="int32")[0])
+        else:
+            assert Path(a.path).read_bytes() == Path(b.path).read_bytes(), a.destination
+        assert (a.gain_db, a.attempts, a.true_peak_dbtp) == (b.gain_db, b.attempts,
+                                                             b.true_peak_dbtp)
+        if a.lossy:  # the probe ran and its reading is recorded
+            assert a.probe_true_peak_dbtp is not None and a.cpu_s > 0.0
+            assert a.passed and a.true_peak_dbtp <= a.ceiling_dbtp - 0.02
+        else:
+            assert a.probe_true_peak_dbtp is None
+
+
+def test_workers_must_be_a_count(small_master: Path, tmp_path: Path) -> None:
+    with pytest.raises(ParameterError) as err:
+        deliver(small_master, "cd", out_dir=tmp_path / "o", workers=0)
+    assert str(err.value) == "workers=0 must be a whole number in [1, 64]"
+
+
+def test_measure_decoded_matches_the_two_separate_meters(tmp_path: Path) -> None:
+    """One decode pass gives what burnish's file meter and libavfilter's ebur128 give apart."""
+    from burnish.analysis.loudness import measure_file
+    from burnish.delivery.deliver import measure_decoded
+    from burnish.io.codecs import encode_file
+    from burnish.io.ffmeter import ffmpeg_ebur128
+
+    for codec, ext in (("mp3", "mp3"), ("aac", "m4a"), ("opus", "opus")):
+        path = tmp_path / f"x.{ext}"
+        encode_file(music(seconds=2.5, sample_rate=44100), path, codec=codec, sample_rate=44100)
+        both = measure_decoded(path)
+        own = measure_file(path)
+        assert both.own.true_peak_dbtp == own.true_peak_dbtp, codec
+        assert both.own.integrated_lufs == own.integrated_lufs, codec
+        assert both.own.duration_s == own.duration_s, codec
+        assert both.independent == ffmpeg_ebur128(path), codec

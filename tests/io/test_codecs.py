@@ -163,3 +163,18 @@ def test_atomic_encode_leaves_existing_file_on_error(tmp_path: Path) -> None:
 def test_bad_options(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         encode_file(music_like(duration_s=0.1), tmp_path / "x", sample_rate=SAMPLE_RATE, **kwargs)
+
+
+def test_gain_db_equals_scaling_and_outputs_are_bit_identical(tmp_path: Path) -> None:
+    x = music_like(duration_s=1.0)
+    for codec, ext in (("mp3", ".mp3"), ("aac", ".m4a"), ("opus", ".opus")):
+        a, b, c = (tmp_path / f"{k}{ext}" for k in "abc")
+        encode_file(x, a, codec=codec, sample_rate=SAMPLE_RATE, gain_db=-6.0)
+        encode_file(x * 10 ** (-6.0 / 20), b, codec=codec, sample_rate=SAMPLE_RATE)
+        encode_file(x, c, codec=codec, sample_rate=SAMPLE_RATE, gain_db=-6.0)
+        assert a.read_bytes() == c.read_bytes(), codec  # bitexact muxing: no random serials
+        ya, _ = decode_file(a)
+        yb, _ = decode_file(b)
+        assert np.max(np.abs(ya - yb)) < 1e-3, codec  # float rounding of the gain only
+    with pytest.raises(ParameterError, match=r"gain_db=100 must be a number in \[-60, 24\]"):
+        encode_file(x, tmp_path / "x.mp3", codec="mp3", sample_rate=SAMPLE_RATE, gain_db=100)
