@@ -572,7 +572,8 @@ def test_measure_decoded_matches_the_two_separate_meters(tmp_path: Path) -> None
     from burnish.io.codecs import encode_file
     from burnish.io.ffmeter import ffmpeg_ebur128
 
-    for codec, ext in (("mp3", "mp3"), ("aac", "m4a"), ("opus", "opus")):
+    cases: tuple[tuple[Any, str], ...] = (("mp3", "mp3"), ("aac", "m4a"), ("opus", "opus"))
+    for codec, ext in cases:
         path = tmp_path / f"x.{ext}"
         encode_file(music(seconds=2.5, sample_rate=44100), path, codec=codec, sample_rate=44100)
         both = measure_decoded(path)

@@ -167,7 +167,8 @@ def test_bad_options(tmp_path: Path, kwargs: dict[str, Any], message: str) -> No
 
 def test_gain_db_equals_scaling_and_outputs_are_bit_identical(tmp_path: Path) -> None:
     x = music_like(duration_s=1.0)
-    for codec, ext in (("mp3", ".mp3"), ("aac", ".m4a"), ("opus", ".opus")):
+    cases: tuple[tuple[Any, str], ...] = (("mp3", ".mp3"), ("aac", ".m4a"), ("opus", ".opus"))
+    for codec, ext in cases:
         a, b, c = (tmp_path / f"{k}{ext}" for k in "abc")
         encode_file(x, a, codec=codec, sample_rate=SAMPLE_RATE, gain_db=-6.0)
         encode_file(x * 10 ** (-6.0 / 20), b, codec=codec, sample_rate=SAMPLE_RATE)
