@@ -651,13 +651,16 @@ class DenoiseParams:
 #: STFT frames per processing hop (one batched FFT per hop).
 DENOISE_FRAMES_PER_HOP = 16
 #: The noise percentile, taken over time of the power averaged over ``DENOISE_POOL_BINS``
-#: neighbouring bins. On noise that average is about chi-square with ``2 * DENOISE_POOL_BINS``
-#: degrees of freedom over their count (neighbours of a windowed FFT are correlated, so the
-#: effective count is lower: ``DENOISE_POOL_EFFECTIVE``, measured on white noise), and the
-#: q-quantile is divided by that distribution's q-quantile to give the mean.
+#: neighbouring bins. On noise, neighbouring bins of a sqrt-Hann STFT are correlated (the
+#: window's square is a Hann window, whose transform has taps -1/4, 1/2, -1/4: correlation -1/2
+#: between adjacent bins, 0 beyond), so the pooled power is a weighted sum of exponentials
+#: whose weights are the eigenvalues of that tridiagonal covariance (an effective 12 degrees
+#: of freedom, not 18). The order statistic taken is divided by that distribution's quantile at
+#: the order statistic's expected probability ``(k + 1) / (count + 1)``, giving the mean.
 DENOISE_QUANTILE = 0.02
 DENOISE_POOL_BINS = 9
-DENOISE_POOL_EFFECTIVE = 9.0
+#: Draws of the seeded Monte Carlo table of the pooled statistic's quantiles (computed once).
+DENOISE_QUANTILE_DRAWS = 200_000
 #: Every this many frames enter the percentile window (cost; the window stays ``window_s``).
 DENOISE_QUANTILE_DECIMATION = 2
 #: Fewest frames before the percentile is trusted (earlier: the mean of what is there).
@@ -679,6 +682,11 @@ DENOISE_SMOOTH_FRAMES = 3
 DENOISE_SMOOTH_BINS = 5
 #: Lowest a-priori SNR (Cappe 1994: limits musical noise).
 DENOISE_XI_MIN = 10.0 ** (-25.0 / 10.0)
+#: The a-priori SNR is multiplied by this before the gain: the MMSE gain (which minimises the
+#: error of noise and music together) would take 1.5-5 dB from quiet music above 8 kHz; a
+#: larger a-priori SNR keeps bins that hold music while noise-only bins (a-priori SNR near
+#: ``DENOISE_XI_MIN``) still reach the floor.
+DENOISE_XI_SCALE = 2.0
 #: Noise power floor (a tiny absolute level: silence stays silence without dividing by zero).
 DENOISE_FLOOR = 1e-20
 
@@ -686,6 +694,23 @@ DENOISE_FLOOR = 1e-20
 def denoise_frame_samples(sample_rate: int) -> int:
     """STFT frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
     return int(2 ** round(math.log2(0.046 * sample_rate)))
+
+
+_QUANTILE_TABLE: list[Array] = []
+
+
+def _pooled_noise_quantiles() -> Array:
+    """Sorted draws (mean 1) of the ``DENOISE_POOL_BINS``-bin mean power of white noise under
+    the sqrt-Hann STFT: sum of ``lambda_i E_i / B`` with ``E_i`` unit exponentials and
+    ``lambda_i = 1 - cos(pi i / (B + 1))`` the eigenvalues of the tridiagonal covariance
+    (1 on the diagonal, -1/2 beside it). Seeded, computed once per process."""
+    if not _QUANTILE_TABLE:
+        b = DENOISE_POOL_BINS
+        lam = 1.0 - np.cos(np.pi * np.arange(1, b + 1) / (b + 1))
+        rng = np.random.default_rng(20250101)
+        draws = rng.standard_exponential((DENOISE_QUANTILE_DRAWS, b)) @ lam / b
+        _QUANTILE_TABLE.append(np.sort(draws))
+    return _QUANTILE_TABLE[0]
 
 
 def _median_across(x: Array, width: int) -> Array:
@@ -715,10 +740,9 @@ class _DenoiseCore:
             DENOISE_MIN_FRAMES,
             int(round(params.window_s * frames_per_s / DENOISE_QUANTILE_DECIMATION)),
         )
-        from scipy.stats import chi2
-
-        dof = 2.0 * DENOISE_POOL_EFFECTIVE
-        self.quantile_factor = float(chi2.ppf(DENOISE_QUANTILE, dof) / dof)
+        self.quantile_table = _pooled_noise_quantiles()
+        # the first frames reach into the silence before the stream: kept out of the window
+        self.first_full_frame = (self.frame - self.hop) // self.hop
         self.upward_bins = int(round(DENOISE_UPWARD_HZ * self.frame / sample_rate))
         self.median_bins = max(3, int(round(DENOISE_MEDIAN_HZ * self.frame / sample_rate)) | 1)
         self.floor_gain = db_to_gain(-params.reduction_db)
@@ -749,6 +773,8 @@ class _DenoiseCore:
         edges[..., 0], edges[..., -1] = edges[..., 1], edges[..., -2]
         pooled = _mean_across(edges, DENOISE_POOL_BINS)
         for j in range(first, f_n, DENOISE_QUANTILE_DECIMATION):
+            if self.frame_index + j < self.first_full_frame:
+                continue
             self.ring[:, :, self.ring_count % self.window_frames] = pooled[:, j]
             self.ring_count += 1
         count = min(self.ring_count, self.window_frames)
@@ -759,7 +785,14 @@ class _DenoiseCore:
             est = np.mean(data, axis=2)
         else:
             kth = int(DENOISE_QUANTILE * (count - 1))
-            est = np.partition(data, kth, axis=2)[:, :, kth] / self.quantile_factor
+            p = (kth + 1) / (count + 1)
+            factor = float(np.quantile(self.quantile_table, p))
+            est = np.partition(data, kth, axis=2)[:, :, kth] / factor
+        # the pooled mean near DC and Nyquist repeats edge bins (more variance, a lower
+        # quantile: 0.3x the noise at the last bin): take the nearest full pool's estimate
+        half = DENOISE_POOL_BINS // 2
+        est[..., :half] = est[..., half : half + 1]
+        est[..., -half:] = est[..., -half - 1 : -half]
         est = _min_upwards(_median_across(est, self.median_bins), DENOISE_UPWARD_RATIO,
                            self.upward_bins)
         self.noise = np.maximum(est, DENOISE_FLOOR)
@@ -784,7 +817,7 @@ class _DenoiseCore:
         t = (gamma_all[:, :-2] + gamma_all[:, 1:-1] + gamma_all[:, 2:]) / DENOISE_SMOOTH_FRAMES
         smooth = _mean_across(t, DENOISE_SMOOTH_BINS)
         gamma = gamma_all[:, 1:-1]
-        xi = np.maximum(smooth - 1.0, DENOISE_XI_MIN)
+        xi = np.maximum(smooth - 1.0, DENOISE_XI_MIN) * DENOISE_XI_SCALE
         ratio = xi / (1.0 + xi)
         v = np.maximum(ratio * gamma, 1e-10)
         g = ratio * np.exp(0.5 * sp_special.exp1(v))

@@ -99,10 +99,57 @@ def test_denoise_hiss(snr_in_db: float) -> None:
     hf = np.fft.rfftfreq(x.shape[1], 1 / sr) > 8000
     hf_db = 10 * np.log10(np.sum(np.abs(spec_m[:, hf]) ** 2) / np.sum(np.abs(spec_x[:, hf]) ** 2))
     assert hf_db > -1.0, f"music above 8 kHz lost {-hf_db:.2f} dB (need <= 1)"
-    # Target: SNR +8 dB. Not met: measured +1.0 dB (24 dB in) and +0.7 dB (30 dB in). Even an
-    # oracle Wiener gain (true clean and noise power per bin) reaches only +4.2 / +2.9 dB on this
-    # excerpt (docs/restoration.md), so the guard is the measured improvement, not the target.
-    assert snr_gain >= 0.5, f"SNR improved by {snr_gain:.2f} dB (measured +0.7..1.0)"
+    # Target: SNR +8 dB. Not met, and not reachable by any spectral gain on this music: the
+    # oracle gain (true clean and noise power of every STFT bin) gives only +4.8 / +3.4 dB here
+    # (test_denoise_oracle_bound; +3 to +8 dB on every 6 s corpus excerpt at 24 dB, docs).
+    # Measured: +1.8 dB (24 dB in) and +1.2 dB (30 dB in), HF -0.9 / -0.3 dB.
+    need = {24.0: 1.5, 30.0: 1.0}[snr_in_db]
+    assert snr_gain >= need, f"SNR improved by {snr_gain:.2f} dB (need >= {need}; measured 1.8/1.2)"
+
+
+def test_denoise_noise_estimate_is_unbiased_on_white_noise() -> None:
+    from burnish.dsp import restoration
+
+    sr = 44100
+    noise = np.random.default_rng(5).standard_normal((1, 6 * sr)) * 0.01
+    seen: list[np.ndarray] = []
+    core_update = restoration._DenoiseCore._update_auto_noise
+
+    def spy(self: restoration._DenoiseCore, powers: np.ndarray) -> None:
+        core_update(self, powers)
+        seen.append(self.noise.copy())
+
+    restoration._DenoiseCore._update_auto_noise = spy  # type: ignore[method-assign]
+    try:
+        apply_denoise(noise, DenoiseParams(), sample_rate=sr)
+    finally:
+        restoration._DenoiseCore._update_auto_noise = core_update  # type: ignore[method-assign]
+    true_power = 1e-4 * 2048 / 2  # sigma^2 * sum(sqrt-Hann^2)
+    ratio = seen[len(seen) // 2] / true_power
+    # the exact quantile correction alone is unbiased (median 0.97); the cap by the lowest
+    # estimate above each bin takes a minimum, measured 0.81x (was 0.27-0.49x before the
+    # correction and the edge fix)
+    assert 0.7 < float(np.median(ratio)) < 1.15, f"noise estimate {np.median(ratio):.2f}x the truth"
+    assert float(np.min(ratio)) > 0.6, f"noise estimate down to {np.min(ratio):.2f}x at some bin"
+
+
+@pytest.mark.parametrize("snr_in_db", [24.0, 30.0])
+def test_denoise_oracle_bound(snr_in_db: float) -> None:
+    """Why the +8 dB target is physically out of reach on full-band music with hiss at 24/30 dB:
+    the ideal ratio mask from the *true* clean and noise STFT powers stays below it."""
+    from scipy import signal
+
+    x, sr = excerpt("mix01_blues_city_blues.flac")
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal(x.shape)
+    noise *= np.sqrt(np.mean(x**2) / np.mean(noise**2)) * 10 ** (-snr_in_db / 20)
+    kw = {"fs": sr, "window": "hann", "nperseg": 2048, "noverlap": 1536}
+    _, _, s = signal.stft(x, **kw)
+    _, _, nn = signal.stft(noise, **kw)
+    g = np.abs(s) ** 2 / (np.abs(s) ** 2 + np.abs(nn) ** 2 + 1e-30)
+    _, y = signal.istft(g * (s + nn), **kw)
+    oracle_gain = snr_db(x, y[:, : x.shape[1]]) - snr_in_db
+    assert oracle_gain < 8.0, f"oracle {oracle_gain:.1f} dB: the +8 dB target is reachable here"
 
 
 @pytest.mark.parametrize("mains_hz", [50.0, 60.0])
