@@ -282,15 +282,149 @@ def _power_kernel(
     return count
 
 
+@njit(cache=True)
+def _stereo_loudness_kernel(
+    x: np.ndarray,
+    sos: np.ndarray,
+    zi: np.ndarray,
+    weights: np.ndarray,
+    ring: np.ndarray,
+    istate: np.ndarray,
+    fstate: np.ndarray,
+    window_m: int,
+    hop: int,
+    hops_out: np.ndarray,
+    peaks: np.ndarray,
+) -> int:
+    """K-weighting, power, sliding sums, hop energies and sample peaks of 1 or 2 channels at once.
+
+    The same arithmetic as :func:`_k_weighting_kernel` followed by :func:`_power_kernel` (so the
+    same numbers), fused: no K-weighted temporary, and the two channels' filter recursions are
+    interleaved in one loop (independent dependency chains run in parallel on the CPU).
+    ``peaks`` (per channel, linear) is raised to the largest ``|x|``.
+    """
+    channels, n = x.shape
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    two = channels == 2
+    c1 = 1 if two else 0
+    w0 = weights[0]
+    w1 = weights[c1] if two else 0.0
+    # channel 0 state; channel 1 state (unused for mono)
+    s00, s01, s10, s11 = zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1]
+    t00, t01, t10, t11 = zi[0, c1, 0], zi[0, c1, 1], zi[1, c1, 0], zi[1, c1, 1]
+    pk0 = peaks[0]
+    pk1 = peaks[c1]
+    size = ring.shape[0]
+    pos = istate[0]
+    in_hop = istate[1]
+    sum_m = fstate[0]
+    sum_s = fstate[1]
+    max_m = fstate[2]
+    max_s = fstate[3]
+    hop_sum = fstate[4]
+    count = 0
+    for i in range(n):
+        v = np.float64(x[0, i])
+        a = abs(v)
+        if a > pk0:
+            pk0 = a
+        u = b00 * v + s00
+        s00 = b01 * v - a01 * u + s01
+        s01 = b02 * v - a02 * u
+        w = b10 * u + s10
+        s10 = b11 * u - a11 * w + s11
+        s11 = b12 * u - a12 * w
+        p = 0.0
+        p += w0 * w * w
+        if two:
+            v = np.float64(x[1, i])
+            a = abs(v)
+            if a > pk1:
+                pk1 = a
+            u = b00 * v + t00
+            t00 = b01 * v - a01 * u + t01
+            t01 = b02 * v - a02 * u
+            w = b10 * u + t10
+            t10 = b11 * u - a11 * w + t11
+            t11 = b12 * u - a12 * w
+            p += w1 * w * w
+        if (i & 4095) == 4095:
+            if abs(s00) < 1e-100:
+                s00 = 0.0
+            if abs(s01) < 1e-100:
+                s01 = 0.0
+            if abs(s10) < 1e-100:
+                s10 = 0.0
+            if abs(s11) < 1e-100:
+                s11 = 0.0
+            if abs(t00) < 1e-100:
+                t00 = 0.0
+            if abs(t01) < 1e-100:
+                t01 = 0.0
+            if abs(t10) < 1e-100:
+                t10 = 0.0
+            if abs(t11) < 1e-100:
+                t11 = 0.0
+        sum_s += p - ring[pos]
+        j = pos - window_m
+        if j < 0:
+            j += size
+        sum_m += p - ring[j]
+        ring[pos] = p
+        pos += 1
+        if pos == size:
+            pos = 0
+            acc = 0.0
+            for q in range(size):
+                acc += ring[q]
+            sum_s = acc
+            acc = 0.0
+            for q in range(size - window_m, size):
+                acc += ring[q]
+            sum_m = acc
+        if sum_m > max_m:
+            max_m = sum_m
+        if sum_s > max_s:
+            max_s = sum_s
+        hop_sum += p
+        in_hop += 1
+        if in_hop == hop:
+            hops_out[count] = hop_sum
+            count += 1
+            hop_sum = 0.0
+            in_hop = 0
+    zi[0, 0, 0], zi[0, 0, 1], zi[1, 0, 0], zi[1, 0, 1] = s00, s01, s10, s11
+    if two:
+        zi[0, 1, 0], zi[0, 1, 1], zi[1, 1, 0], zi[1, 1, 1] = t00, t01, t10, t11
+    for s in range(2):
+        for c in range(channels):
+            for k in range(2):
+                if abs(zi[s, c, k]) < 1e-100:
+                    zi[s, c, k] = 0.0
+    peaks[0] = pk0
+    if two:
+        peaks[1] = pk1
+    istate[0] = pos
+    istate[1] = in_hop
+    fstate[0] = sum_m
+    fstate[1] = sum_s
+    fstate[2] = max_m
+    fstate[3] = max_s
+    fstate[4] = hop_sum
+    return count
+
+
 def warmup() -> None:
     """Compile (or load from cache) the numba kernels of the loudness and true-peak meters."""
     from burnish.analysis import true_peak
 
     true_peak.warmup()
-    meter = LoudnessMeter(sample_rate=8000, num_channels=1, true_peak=True)
-    meter.update(np.zeros((1, 4000)))
-    meter.update(np.zeros((1, 100), dtype=np.float32))
-    meter.result()
+    for channels in (2, 3):  # the fused kernel (1-2 channels) and the general one
+        meter = LoudnessMeter(sample_rate=8000, num_channels=channels, true_peak=True)
+        meter.update(np.zeros((channels, 4000)))
+        meter.update(np.zeros((channels, 100), dtype=np.float32))
+        meter.result()
 
 
 # ------------------------------------------------------------------------------------------
@@ -426,15 +560,29 @@ class LoudnessMeter:
 
     def update(self, block: npt.ArrayLike) -> None:
         """Feed one ``(channels, n)`` block."""
-        x = self._check(block)
+        self._update_checked(self._check(block))
+
+    def _update_checked(self, x: np.ndarray) -> None:
+        """:meth:`update` for a block already checked (2-D, float, finite, right channels)."""
         n = x.shape[1]
         if n == 0:
             return
-        for start in range(0, n, _CHUNK_SAMPLES):  # cache-sized chunks: faster than one call
-            self._filter_chunk(x[:, start : start + _CHUNK_SAMPLES])
-        np.maximum(self._sample_peaks, np.max(np.abs(x), axis=1), out=self._sample_peaks)
+        x = np.ascontiguousarray(x)  # one compiled layout (C) for every caller
+        if self.num_channels <= 2 and self._sos.shape[0] == 2:
+            hops_out = np.empty(n // self.hop_samples + 2, dtype=np.float64)
+            count = _stereo_loudness_kernel(
+                x, self._sos, self._zi, self._weights, self._ring, self._istate, self._fstate,
+                self._window_m, self.hop_samples, hops_out, self._sample_peaks,
+            )
+            if count:
+                self._hops.append(hops_out[:count].copy())
+                self._num_hops += count
+        else:
+            for start in range(0, n, _CHUNK_SAMPLES):  # cache-sized chunks: faster than one call
+                self._filter_chunk(x[:, start : start + _CHUNK_SAMPLES])
+            np.maximum(self._sample_peaks, np.max(np.abs(x), axis=1), out=self._sample_peaks)
         if self._tp is not None:
-            self._tp.update(np.ascontiguousarray(x))
+            self._tp._update_checked(x)
         self._num_samples += n
 
     def _filter_chunk(self, x: np.ndarray) -> None:

@@ -312,6 +312,28 @@ def test_streaming_equals_offline_for_any_block_size(block_size: int) -> None:
     np.testing.assert_allclose(part.momentary_lufs, whole.momentary_lufs, atol=1e-9)
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_fused_and_general_kernels_agree_with_direct_sums(channels: int) -> None:
+    # 1-2 channels run the fused kernel, more the general one: both give the sample peaks and
+    # the per-hop energies of the K-weighted signal computed directly
+    sample_rate = 48000
+    x = white_noise(sample_rate=sample_rate, duration_s=1.0, level_dbfs=-20.0, seed=9)
+    x = np.vstack([x, x[:1] * 0.5])[:channels]
+    x[-1, 1234] = 0.75  # a distinct peak on the last channel
+    meter = LoudnessMeter(sample_rate=sample_rate, num_channels=channels, channel_weights=(1.0,) * channels)
+    for start in range(0, x.shape[1], 5000):
+        meter.update(x[:, start : start + 5000])
+    r = meter.result()
+    expected_peaks = 20 * np.log10(np.max(np.abs(x), axis=1))
+    np.testing.assert_allclose(r.sample_peak_dbfs_per_channel, expected_peaks, atol=1e-12)
+    from scipy.signal import sosfilt
+
+    y = sosfilt(design_k_weighting_sos(sample_rate=sample_rate), x, axis=1)
+    hop = sample_rate // 10
+    direct = np.sum((y**2).sum(axis=0).reshape(-1, hop), axis=1)
+    np.testing.assert_allclose(meter.hop_energies(), direct, rtol=1e-9)
+
+
 def test_reset_repeats_and_result_does_not_disturb() -> None:
     x = white_noise(sample_rate=44100, duration_s=2.0, seed=3)
     meter = LoudnessMeter(sample_rate=44100, num_channels=2)
