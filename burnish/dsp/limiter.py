@@ -3,10 +3,12 @@
 Design (see docs/limiter.md)
 ----------------------------
 1. The input (times ``input_gain_db``) is upsampled ``oversample`` times (4 or 8) with the
-   ``"standard"`` half-band cascade of :mod:`burnish.dsp.oversample`. Every high-rate sample
-   that is a local maximum of ``|x|`` is refined by parabolic interpolation through its
-   neighbours (the residual error of 4x detection at Nyquist drops from 0.69 dB to < 0.08 dB).
-   With ``stereo_link`` the peak is the maximum over channels.
+   ``"standard"`` half-band cascade of :mod:`burnish.dsp.oversample` (float32: detection only;
+   the gain is applied in float64). Every high-rate sample that is a local maximum of ``|x|`` is
+   refined by parabolic interpolation through its neighbours (the residual error of 4x
+   detection at Nyquist drops from 0.69 dB to < 0.08 dB); intervals whose samples are all
+   below ``c / 1.13`` skip it (a refined peak is at most 9/8 of its sample, so ``r = 1`` either
+   way). With ``stereo_link`` the peak is the maximum over channels.
 2. ``q[t]`` is the refined true peak over the interval ``[t, t + 1)``; ``p[t] = max(q[t-2..t+1])``
    covers ``[t-2, t+2)``, so each gain sample also covers the waveform between its neighbours.
 3. Required gain ``r[t] = min(1, c / p[t])`` with ``c`` the ceiling minus a small internal margin
@@ -21,7 +23,9 @@ Design (see docs/limiter.md)
 7. Safety stage: the same machinery, with 8x detection, a 1 ms look-ahead and a 20 ms release,
    run on the output of step 6 against ``ceiling - FINAL_MARGIN_DB``. The gain curve of the main
    stage modulates the signal, and on dense broadband material at high reduction its output's
-   true peak can rise ~0.1 dB above ``g * |x|``; this stage sees that and removes it.
+   true peak can rise ~0.1 dB above ``g * |x|``; this stage sees that and removes it. Its 8x
+   detection runs only where the main stage's estimate of its output's true peak comes within
+   :data:`SCREEN_DB` of this stage's ceiling (elsewhere the reading is below it anyway).
 
 Adaptive release: ``z`` follows the fraction of the recent past spent in gain reduction
 (one-pole, time constant ``release_ms``). The release time constant is
