@@ -1,11 +1,12 @@
 """Real-time factor and peak memory of each repair on 4 minutes of 44.1 kHz stereo.
 
 The corpus mix is looped to 4 minutes; each processor streams it in 65536-frame blocks.
-Run: ``.venv/bin/python bench/bench_restoration.py``.
+Run: ``.venv/bin/python bench/bench_restoration.py [kind ...]`` (default: all four).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -43,7 +44,10 @@ def main() -> None:
         ("declip", Declipper(DeclipParams(), sample_rate=sr, num_channels=2), 10.0),
     ]
     clipped = np.clip(audio * 2.0, -1.0, 1.0)
+    only = set(sys.argv[1:])
     for name, proc, target in procs:
+        if only and name not in only:
+            continue
         src = clipped if name == "declip" else audio
         start = time.perf_counter()
         for i in range(0, n, BLOCK):

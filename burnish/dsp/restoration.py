@@ -1053,6 +1053,42 @@ def _demod(
 
 
 @njit(cache=True)
+def _demod_channels(
+    x: Array, centre: int, win: Array, back: int, f_norm: Array, harmonics: int, first_valid: int
+) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
+    """:func:`_demod` for every channel of ``x`` (c, n) and every fundamental in ``f_norm``,
+    one rotation shared by the channels: (candidates, channels, harmonics)."""
+    c_n = x.shape[0]
+    out = np.zeros((f_norm.shape[0], c_n, harmonics), dtype=np.complex128)
+    n0 = centre - back
+    lo = max(0, first_valid - n0)
+    hi = min(win.shape[0], x.shape[1] - n0)
+    wsum = 0.0
+    for i in range(lo, hi):
+        wsum += win[i]
+    if wsum <= 0.0:
+        return out
+    wx = np.empty((c_n, max(hi - lo, 0)))
+    for c in range(c_n):
+        for i in range(lo, hi):
+            wx[c, i - lo] = win[i] * x[c, n0 + i]
+    for f in range(f_norm.shape[0]):
+        for k in range(harmonics):
+            w = 2.0 * math.pi * f_norm[f] * (k + 1)
+            ph = -w * (lo - back)
+            z = complex(math.cos(ph), math.sin(ph))
+            rot = complex(math.cos(-w), math.sin(-w))
+            acc = np.zeros(c_n, dtype=np.complex128)
+            for i in range(hi - lo):
+                for c in range(c_n):
+                    acc[c] += wx[c, i] * z
+                z *= rot
+            for c in range(c_n):
+                out[f, c, k] = 2.0 * acc[c] / wsum
+    return out
+
+
+@njit(cache=True)
 def _demod_list(
     x: Array, centre: int, win: Array, back: int, f_norm: Array, first_valid: int
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
@@ -1138,11 +1174,8 @@ class Dehummer(_HopProcessor):
         step = DEHUM_SEARCH_STEP_HZ
         k = self.params.harmonics
         cands = [f - step, f, f + step]
-        cs = [
-            np.stack([_demod(x[c], centre, self._win, self._back, fc / sr, k, first_valid)
-                      for c in range(self.num_channels)])
-            for fc in cands
-        ]
+        cs = list(_demod_channels(np.ascontiguousarray(x), centre, self._win, self._back,
+                                  np.array(cands) / sr, k, first_valid))
         p = [_hum_power(c) for c in cs]
         f_hat = f
         denom = p[0] - 2 * p[1] + p[2]
@@ -1244,6 +1277,7 @@ def warmup() -> None:
     y = np.clip(np.sin(np.arange(8192) * 0.01)[np.newaxis, :] * 2.0, -1.0, 1.0)
     apply_declip(y, DeclipParams(), sample_rate=44100)
     apply_dehum(x, DehumParams(mains_hz=50), sample_rate=44100)
+    apply_dehum(np.tile(x, 8), DehumParams(), sample_rate=44100)  # the detection kernels
 
 
 __all__ = [
