@@ -483,9 +483,10 @@ def decide(
 def restoration_steps(profile: MixProfile) -> list[tuple[dict[str, Any], Decision]]:
     """Repairs for defects the analysis found, where burnish has a repair that helps.
 
-    Only the declicker is run automatically: it meets its measured targets and leaves clean
-    material bit-identical. Declip and denoise are available in ``burnish repair`` but do not
-    yet improve real material reliably (docs/restoration.md), so here they stay warnings.
+    The declicker runs when clicks are found (clean material passes bit-identical) and the
+    declipper when the clipping is severe (A-SPADE, about +6.6 dB SNR on music clipped by
+    6 dB). Denoise is available in ``burnish repair`` but does not yet reach its target on
+    music (docs/restoration.md), so hiss stays a warning here.
     """
     from burnish.dsp.base import registered_processors
 
@@ -497,6 +498,11 @@ def restoration_steps(profile: MixProfile) -> list[tuple[dict[str, Any], Decisio
             "restoration", "declick",
             f"{len(clicks)} click(s) found (first at {clicks[0].start_s:.2f} s); damaged"
             " samples are rebuilt from the surrounding music")))
+    clipping = [i for i in profile.issues_of("clipping") if i.severity == "high"]
+    if clipping and "declip" in kinds:
+        steps.insert(0, ({"type": "declip", "params": {}}, Decision(
+            "restoration", "declip (lost peaks rebuilt, 6 dB of headroom made for them)",
+            "; ".join(i.message for i in clipping))))
     return steps
 
 
