@@ -282,7 +282,7 @@ def _power_kernel(
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def _stereo_loudness_kernel(
     x: np.ndarray,
     sos: np.ndarray,
@@ -298,9 +298,11 @@ def _stereo_loudness_kernel(
 ) -> int:
     """K-weighting, power, sliding sums, hop energies and sample peaks of 1 or 2 channels at once.
 
-    The same arithmetic as :func:`_k_weighting_kernel` followed by :func:`_power_kernel` (so the
-    same numbers), fused: no K-weighted temporary, and the two channels' filter recursions are
-    interleaved in one loop (independent dependency chains run in parallel on the CPU).
+    The same equations as :func:`_k_weighting_kernel` followed by :func:`_power_kernel`, fused:
+    no K-weighted temporary, the two channels' filter recursions interleaved in one loop
+    (independent dependency chains run in parallel on the CPU), and the recursion written so
+    that its loop-carried path is one fused multiply-add per state (``contract``): the results
+    differ from the unfused kernels by float rounding only (about 1e-15 relative).
     ``peaks`` (per channel, linear) is raised to the largest ``|x|``.
     """
     channels, n = x.shape
@@ -330,10 +332,10 @@ def _stereo_loudness_kernel(
         if a > pk0:
             pk0 = a
         u = b00 * v + s00
-        s00 = b01 * v - a01 * u + s01
+        s00 = b01 * v + s01 - a01 * u
         s01 = b02 * v - a02 * u
         w = b10 * u + s10
-        s10 = b11 * u - a11 * w + s11
+        s10 = b11 * u + s11 - a11 * w
         s11 = b12 * u - a12 * w
         p = 0.0
         p += w0 * w * w
@@ -343,10 +345,10 @@ def _stereo_loudness_kernel(
             if a > pk1:
                 pk1 = a
             u = b00 * v + t00
-            t00 = b01 * v - a01 * u + t01
+            t00 = b01 * v + t01 - a01 * u
             t01 = b02 * v - a02 * u
             w = b10 * u + t10
-            t10 = b11 * u - a11 * w + t11
+            t10 = b11 * u + t11 - a11 * w
             t11 = b12 * u - a12 * w
             p += w1 * w * w
         if (i & 4095) == 4095:

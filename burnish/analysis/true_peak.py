@@ -126,6 +126,27 @@ def _upsample_kernel(block: np.ndarray, rev: np.ndarray, history: np.ndarray, ou
 
 
 @njit(cache=True, fastmath={"nnan", "ninf"})
+def _absmax(x: np.ndarray) -> np.float32:
+    """Largest ``|x|`` of a 1-D float32 array (16 running lanes: the loop vectorises)."""
+    n = x.shape[0]
+    lanes = np.zeros(16, dtype=np.float32)
+    full = n - n % 16
+    for i in range(0, full, 16):
+        for j in range(16):
+            v = abs(x[i + j])
+            lanes[j] = v if v > lanes[j] else lanes[j]
+    m = np.float32(0.0)
+    for j in range(16):
+        if lanes[j] > m:
+            m = lanes[j]
+    for i in range(full, n):
+        v = abs(x[i])
+        if v > m:
+            m = v
+    return m
+
+
+@njit(cache=True, fastmath={"nnan", "ninf"})
 def _peak_kernel(
     block: np.ndarray, rev: np.ndarray, history: np.ndarray, peaks: np.ndarray, bound_gain: float
 ) -> None:
@@ -133,11 +154,12 @@ def _peak_kernel(
 
     Branch 0 is a pure delay (the samples themselves), so it is read as the block's sample peak
     (the flushed tail covers the last samples). The other branches run tile by tile (``_TILE``
-    outputs, buffers in L1) and a tile is skipped when ``bound_gain`` (the largest sum of
-    ``|coefficients|`` of a branch, with a margin for float32 rounding) times the largest input
-    sample it reads cannot exceed the running peak: the skipped outputs are provably below it,
-    so the result is that of the full computation. A symmetric branch (the half-sample one) is
-    folded: ``taps / 2`` multiplications instead of ``taps``.
+    outputs, buffers in L1, loops over samples innermost so they vectorise) and a tile is
+    skipped when ``bound_gain`` (the largest sum of ``|coefficients|`` of a branch, with a
+    margin for float32 rounding) times the largest input sample it reads cannot exceed the
+    running peak: the skipped outputs are provably below it, so the result is that of the full
+    computation. A symmetric branch (the half-sample one) is folded: ``taps / 2``
+    multiplications instead of ``taps``.
     """
     channels, n = block.shape
     factor, taps = rev.shape
@@ -155,41 +177,50 @@ def _peak_kernel(
             if rev[p, k] != rev[p, taps - 1 - k]:
                 sym = False
         symmetric[p] = sym
+    num_tiles = (n + tile - 1) // tile
+    # largest |sample| of buf[t * tile : (t + 1) * tile] (the last one may be shorter)
+    tile_max = np.zeros(num_tiles + 1, dtype=np.float32)
     for c in range(channels):
         for j in range(keep):
             buf[j] = np.float32(history[c, j])
-        m32 = np.float32(peaks[c])
-        for j in range(n):
-            v = np.float32(block[c, j])
-            buf[keep + j] = v
-            m32 = max(m32, abs(v))  # branch 0: the samples
-        m = np.float64(m32)
-        for i0 in range(0, n, tile):
+        m32 = np.float32(0.0)
+        for t in range(num_tiles + 1):
+            j0 = t * tile
+            j1 = min(j0 + tile, keep + n)
+            for j in range(max(j0, keep), j1):
+                buf[j] = np.float32(block[c, j - keep])
+            v = _absmax(buf[j0:j1]) if j1 > j0 else np.float32(0.0)
+            tile_max[t] = v
+            if v > m32:
+                m32 = v
+        # branch 0: the samples (the history holds samples already seen)
+        m = max(peaks[c], np.float64(m32))
+        for t in range(num_tiles):
+            i0 = t * tile
             i1 = min(i0 + tile, n)
-            local = np.float32(0.0)
-            for j in range(i0, i1 + keep):
-                local = max(local, abs(buf[j]))
-            if np.float64(local) * bound_gain <= m:
+            # the tile's outputs read buf[i0 : i1 + keep], inside tiles t and t + 1
+            if np.float64(max(tile_max[t], tile_max[t + 1])) * bound_gain <= m:
                 continue  # no output of this tile can exceed the running peak
-            t = i1 - i0
+            w = i1 - i0
+            a = acc[:w]
             for p in range(1, factor):
-                for i in range(t):
-                    acc[i] = np.float32(0.0)
+                a[:] = np.float32(0.0)
                 if symmetric[p]:
                     for k in range(half):
                         coef = coefs[p, k]
-                        for i in range(t):
-                            acc[i] += coef * (buf[i0 + i + k] + buf[i0 + i + keep - k])
+                        lo = buf[i0 + k : i0 + k + w]
+                        hi = buf[i0 + keep - k : i0 + keep - k + w]
+                        for i in range(w):
+                            a[i] += coef * (lo[i] + hi[i])
                 else:
                     for k in range(taps):
                         coef = coefs[p, k]
-                        for i in range(t):
-                            acc[i] += coef * buf[i0 + i + k]
-                top = np.float32(0.0)
-                for i in range(t):
-                    top = max(top, abs(acc[i]))
-                if np.float64(top) > m:
-                    m = np.float64(top)
+                        src = buf[i0 + k : i0 + k + w]
+                        for i in range(w):
+                            a[i] += coef * src[i]
+                top = np.float64(_absmax(a))
+                if top > m:
+                    m = top
         peaks[c] = m
         for j in range(keep):
             history[c, j] = buf[n + j]
