@@ -46,7 +46,7 @@ import numpy.typing as npt
 from burnish.delivery.destinations import Destination, parse_destinations
 from burnish.delivery.release import check_release, release_metadata
 from burnish.errors import BurnishError, DeliveryError, ParameterError
-from burnish.io.files import AudioReader, AudioWriter, commit_temp, display_name
+from burnish.io.files import AudioReader, AudioWriter, audio_info, commit_temp, display_name
 from burnish.io.metadata import Metadata, write_tags
 
 #: Most encodes of one lossy deliverable (the first plus retries at a lower gain).
@@ -507,6 +507,7 @@ class _Job:
     work_dir: str
     seed: int
     probe_windows: tuple[tuple[int, int], ...]  # master frames (start, stop) of the probe
+    src_frames: int = 0  # the master's length in frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,11 +532,15 @@ PROBE_WINDOW_S = 1.0
 PROBE_CONTEXT_S = 0.25
 PROBE_PEAK_RANGE_DB = 0.5
 #: Lossy: the pre-encode gain from the probe leaves this much more room than the probe
-#: needed, per codec (the whole file has more peaks than the probe, so its highest can be
-#: higher). Learned on the 4-minute bench master: MP3 and Opus overshot their probe by
-#: 0.04-0.1 dB over the whole file; ffmpeg's AAC by 0.3-0.65 dB, and not monotonically with
-#: the gain (-0.6 dB in gave -0.91 dBTP out, -0.7 dB gave -0.93, -0.78 dB gave -1.11).
-PROBE_MARGIN_DB = {"mp3": 0.15, "aac": 0.7, "opus": 0.15}
+#: needed, per codec, when the probe is a small part of the file (the whole file has more
+#: peaks than the probe, so its highest can be higher); it shrinks towards
+#: :data:`PROBE_MARGIN_COVERED_DB` as the probe covers more of the file. Learned on the
+#: 4-minute bench master (12 probe seconds of 240): MP3 and Opus overshot their probe by
+#: 0.04-0.1 dB over the whole file; ffmpeg's AAC by 0.45-0.95 dB, chaotically: one second of
+#: 240 decides, and which one changes with the gain (-0.6 dB in gave -0.91 dBTP out, -0.78 dB
+#: gave -1.11, -0.83 dB gave -0.89).
+PROBE_MARGIN_DB = {"mp3": 0.15, "aac": 0.9, "opus": 0.15}
+PROBE_MARGIN_COVERED_DB = 0.1
 _PROBE_FADE_S = 0.02
 _PROBE_GAP_S = 0.05
 
@@ -606,7 +611,8 @@ def _render(job: _Job) -> _Rendered:
         # predict the codec's overshoot from a short probe so that one full encode complies;
         # the full decode below is still what decides
         probe_tp = _probe_true_peak(job, rate)
-        margin = PROBE_MARGIN_DB[dest.codec]
+        covered = min(1.0, sum(b - a for a, b in job.probe_windows) / max(1, job.src_frames))
+        margin = PROBE_MARGIN_DB[dest.codec] * (1.0 - covered) + PROBE_MARGIN_COVERED_DB * covered
         if math.isfinite(probe_tp) and probe_tp + margin > limit:
             gain_db = round(min(0.0, limit - margin - probe_tp), 2)
     measured: _Measured | None = None
@@ -807,6 +813,7 @@ def deliver(
     work = tempfile.mkdtemp(prefix=".burnish-deliver-", dir=out)
     try:
         windows = probe_windows(src.path) if any(d.lossy for d in dests) else ()
+        frames = audio_info(src.path).num_frames
         jobs = []
         for dest, final in zip(dests, finals):
             ceiling = dest.ceiling_dbtp
@@ -815,7 +822,7 @@ def deliver(
             if ceiling is None:
                 ceiling = src.lossy_ceiling_dbtp if dest.lossy else src.ceiling_dbtp
             jobs.append(_Job(src, dest, os.path.join(work, final.name), ceiling, work,
-                             dither_seed, windows if dest.lossy else ()))
+                             dither_seed, windows if dest.lossy else (), frames))
         rendered = _render_all(jobs, default_workers() if workers is None else workers, say)
         made = [_finish(job, done, md=md, say=say) for job, done in zip(jobs, rendered)]
         results = [replace(r, path=os.fspath(final)) for r, final in zip(made, finals)]
