@@ -14,15 +14,19 @@ stored master, without mastering again:
    seeded TPDF :class:`~burnish.dsp.dither.Dither` applied once, last (a 16-bit master that
    needs no change is copied without a second dither). 24-bit output is rounded to the 24-bit
    grid here, so what is measured is exactly what is written.
-4. **Lossy** (MP3, AAC, Opus): encoded with :func:`~burnish.io.codecs.encode_file`, decoded
-   and measured twice — burnish's BS.1770 meter and libavfilter's ebur128
-   (:func:`~burnish.io.ffmeter.ffmpeg_ebur128`). When either decoded true peak is above the
-   ceiling less a 0.02 dB guard, the pre-encode gain is lowered by the excess plus 0.1 dB and
-   the file is encoded again (at most :data:`MAX_ATTEMPTS` encodes).
+4. **Lossy** (MP3, AAC, Opus): a short probe (the master's loudest windows) is encoded and
+   decoded first to predict the codec's true-peak overshoot and choose the pre-encode gain;
+   then the file is encoded with :func:`~burnish.io.codecs.encode_file`, decoded once and
+   measured in that pass by burnish's BS.1770 meter and libavfilter's ebur128 (as in
+   :func:`~burnish.io.ffmeter.ffmpeg_ebur128`). When either decoded true peak is above the
+   ceiling less a 0.02 dB guard, the gain is lowered by the excess plus 0.1 dB and the file
+   is encoded again (at most :data:`MAX_ATTEMPTS` encodes).
 5. **Tags**: the release metadata plus ReplayGain 2.0 (track gain = -18 LUFS - integrated,
    peak = decoded true peak, linear), ``R128_TRACK_GAIN`` for Opus (-23 LUFS - integrated,
    Q7.8), and the Broadcast WAV ``bext`` v2 loudness fields, all from the deliverable itself.
-6. **Atomic**: everything is rendered and tagged in a hidden work folder inside ``out_dir``
+6. **In parallel**: deliverables are rendered in worker processes (one per core by default),
+   longest first; each is made from the master alone, so the files don't depend on it.
+7. **Atomic**: everything is rendered and tagged in a hidden work folder inside ``out_dir``
    and renamed into place only when every deliverable is done; after an error the output
    folder holds nothing new.
 """
