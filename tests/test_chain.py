@@ -262,3 +262,14 @@ def test_process_file_bad_input_names_file(tmp_path: Path) -> None:
     with pytest.raises(AudioFileError, match="not_audio.wav"):
         process_file(bad, tmp_path / "o.wav", example_dict())
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_the_chain_doc_lists_every_processor_kind() -> None:
+    """docs/chain.md's table of kinds stays complete as processors are added."""
+    from pathlib import Path
+
+    from burnish.dsp.base import registered_processors
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "chain.md").read_text()
+    missing = [k for k in registered_processors() if f"| `{k}` |" not in doc]
+    assert not missing, f"docs/chain.md lacks {missing}"
