@@ -709,6 +709,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def _render_all(jobs: Sequence[_Job], workers: int, say: Progress) -> list[_Rendered]:
     """Render ``jobs`` on ``workers`` processes (forked: nothing is imported twice); results
     in the order of ``jobs``. Each deliverable is rendered by one process from the master
@@ -723,8 +730,10 @@ def _render_all(jobs: Sequence[_Job], workers: int, say: Progress) -> list[_Rend
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork is fastest (modules and compiled kernels come along) but only safe from a process
+    # with one thread; elsewhere fresh interpreters are started (the caller's main module must
+    # then be import-safe, as multiprocessing's "spawn" requires)
+    context = multiprocessing.get_context("fork" if _can_fork() else "spawn")
     order = sorted(range(len(jobs)), key=lambda i: (-_COST[jobs[i].dest.codec], i))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
@@ -780,8 +789,11 @@ def deliver(
     dither_seed
         Seed of the 16-bit TPDF dither (fixed by default: reruns are bit-identical).
     workers
-        Processes rendering deliverables side by side (default: one per available core; 1
-        renders in this process). The files are the same whatever the number.
+        Processes rendering deliverables side by side (default: one per available core,
+        forked, when the calling process has a single thread; otherwise 1, which renders in
+        this process). A count above 1 from a process with threads starts fresh interpreters
+        ("spawn": the main module must be import-safe). The files are the same whatever the
+        number.
 
     Returns one :class:`DeliverableResult` per destination, in order; their files are in
     ``out_dir`` together with ``<stem>.delivery.json``. Raises
@@ -827,7 +839,10 @@ def deliver(
                 ceiling = src.lossy_ceiling_dbtp if dest.lossy else src.ceiling_dbtp
             jobs.append(_Job(src, dest, os.path.join(work, final.name), ceiling, work,
                              dither_seed, windows if dest.lossy else (), frames))
-        rendered = _render_all(jobs, default_workers() if workers is None else workers, say)
+        # by default, worker processes only where they can be forked safely (a caller with
+        # threads, such as a service, renders in its own process unless it asks for workers)
+        count = (default_workers() if _can_fork() else 1) if workers is None else workers
+        rendered = _render_all(jobs, count, say)
         made = [_finish(job, done, md=md, say=say) for job, done in zip(jobs, rendered)]
         results = [replace(r, path=os.fspath(final)) for r, final in zip(made, finals)]
         record_tmp = os.path.join(work, f"{base}.delivery.json")
