@@ -92,8 +92,8 @@ def test_ceiling_on_high_frequency_sines_read_by_ffmpeg(
     # one file with every case for ffmpeg (loudnorm prints 0.01 dB; ebur128 0.1 dB)
     path = write_float_wav(tmp_path / "hard.wav", np.concatenate(outs, axis=1), sample_rate)
     assert ffmpeg_loudnorm_measure(path)["input_tp"] <= ceiling_dbtp, "loudnorm true peak <= ceiling (±0.00 dB)"
-    tp = ffmpeg_loudness(path).true_peak_dbtp
-    assert tp is not None and tp <= ceiling_dbtp, "ebur128 true peak <= ceiling (±0.0 dB)"
+    tp_ebur = ffmpeg_loudness(path).true_peak_dbtp
+    assert tp_ebur is not None and tp_ebur <= ceiling_dbtp, "ebur128 true peak <= ceiling (±0.0 dB)"
 
 
 @pytest.mark.parametrize(
