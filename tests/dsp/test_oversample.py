@@ -128,3 +128,15 @@ def test_float32_compute_streams_bit_exactly_and_tracks_float64(factor: int, blo
 def test_compute_dtype_must_be_float() -> None:
     with pytest.raises(ParameterError, match="compute_dtype"):
         Oversampler(2, 1, compute_dtype=np.int16)
+
+
+def test_kaiser_formulas_match_scipy() -> None:
+    """The Kaiser window formulas written out in oversample.py agree with scipy.signal."""
+    import scipy.signal
+
+    from burnish.dsp.oversample import kaiser_beta, kaiser_num_taps
+
+    for atten_db in (30.0, 60.0, 108.0, 130.0):
+        assert abs(kaiser_beta(atten_db) - scipy.signal.kaiser_beta(atten_db)) < 1e-12
+        for width in (0.05, 0.14, 0.3):
+            assert kaiser_num_taps(atten_db, width) == scipy.signal.kaiserord(atten_db, width)[0]
