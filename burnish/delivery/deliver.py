@@ -373,13 +373,14 @@ def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
 
     burnish's meter sees the audio :class:`~burnish.io.files.AudioReader` would return (the
     decoder's tail past the stream's end trimmed, as the reader does); ebur128 sees every
-    decoded frame, as :func:`~burnish.io.ffmeter.ffmpeg_ebur128` does. The last second is
+    decoded frame (:class:`~burnish.io.ffmeter.Ebur128Graph`, as
+    :func:`~burnish.io.ffmeter.ffmpeg_ebur128` does). The last second is
     held back from burnish's meter until the trimmed length is known.
     """
     import av
 
     from burnish.analysis.loudness import LoudnessMeter, measure_file
-    from burnish.io.ffmeter import FfmpegLoudness, ffmpeg_ebur128
+    from burnish.io.ffmeter import Ebur128Graph
 
     name = display_name(path)
     try:
@@ -390,25 +391,7 @@ def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
         stream = container.streams.audio[0]
         rate = int(stream.codec_context.sample_rate)
         channels = int(stream.codec_context.layout.nb_channels)
-        graph = av.filter.Graph()
-        abuffer = graph.add_abuffer(template=stream)
-        ebur = graph.add("ebur128", "peak=true:metadata=1")
-        sink = graph.add("abuffersink")
-        abuffer.link_to(ebur)
-        ebur.link_to(sink)
-        graph.configure()
-        meta: dict[str, str] = {}
-
-        def drain() -> None:
-            nonlocal meta
-            while True:
-                try:
-                    out = graph.pull()
-                except (av.BlockingIOError, av.EOFError):
-                    return
-                if out.metadata:
-                    meta = dict(out.metadata)
-
+        graph = Ebur128Graph(stream)
         meter = LoudnessMeter(sample_rate=rate, num_channels=channels)
         held: list[npt.NDArray[np.floating]] = []
         held_n = fed = decoded = 0
@@ -423,7 +406,6 @@ def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
                     if first_pts is None and frame.pts is not None:
                         first_pts = int(frame.pts)
                     graph.push(frame)
-                    drain()
                     arr = _frame_array(frame)
                     decoded += arr.shape[1]
                     held.append(arr)
@@ -434,8 +416,7 @@ def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
                         meter.update(joined[:, :cut])
                         fed += cut
                         held, held_n = [joined[:, cut:]], rate
-            graph.push(None)
-            drain()
+            independent = graph.result(where=name)
         except av.error.FFmpegError as exc:
             raise DeliveryError(f"{name}: the audio data is damaged ({exc})") from None
         count = decoded
@@ -454,20 +435,7 @@ def measure_decoded(path: str | os.PathLike[str]) -> _Measured:
                 meter.update(arr[:, :take])
             rest -= take
         own = meter.result()
-    if "lavfi.r128.I" not in meta:  # pragma: no cover - ebur128 always reports at EOF
-        return _Measured(own, ffmpeg_ebur128(path))
-    peaks = sorted(k for k in meta if k.startswith("lavfi.r128.true_peaks_ch"))
-    independent = FfmpegLoudness(
-        integrated_lufs=float(meta["lavfi.r128.I"]),
-        lra_lu=float(meta.get("lavfi.r128.LRA", "nan")),
-        true_peak_dbtp=_lin_db(float(meta.get("lavfi.r128.true_peak", "0"))),
-        true_peak_dbtp_per_channel=tuple(_lin_db(float(meta[k])) for k in peaks),
-    )
     return _Measured(own, independent)
-
-
-def _lin_db(linear: float) -> float:
-    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
 
 
 def _finite(x: float) -> float | None:
