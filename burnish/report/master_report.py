@@ -110,7 +110,7 @@ def render_master_report(
     plan = result.plan
     status = "passed" if ver.passed else "FAILED"
     summary = key_values([
-        ("Target", f"{result.settings.target.title}"),
+        ("Target", "the reference" if reference is not None else result.settings.target.title),
         ("Loudness", f"{fmt_level(a.loudness.integrated_lufs, 'LUFS')} (target {plan.target_lufs:.1f})"),
         ("True peak", f"{fmt_level(ver.independent_true_peak_dbtp, 'dBTP', 2)} (ceiling {plan.ceiling_dbtp:.1f})"),
         ("Loudness range", f"{fmt_level(b.loudness.lra_lu, 'LU')} → {fmt_level(a.loudness.lra_lu, 'LU')}"),
