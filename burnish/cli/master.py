@@ -112,8 +112,13 @@ def _batch_worker(job: Any) -> tuple[str, dict[str, Any] | None, str | None]:
         return job.mix_path, None, str(exc)
 
 
-def _print_record(record: dict[str, Any], out: Any) -> None:
+def _print_record(record: dict[str, Any], out: Any, out_dir: str = "") -> None:
+    """The verification and where each file is (paths as the user can open them)."""
     rev = record["revisions"][-1]
+
+    def where(rel: str) -> str:
+        return os.path.join(out_dir, rel) if out_dir else rel
+
     print(f"{record['mix']['path']}", file=out)
     for v in rev["versions"]:
         ver = v["verification"]
@@ -129,10 +134,10 @@ def _print_record(record: dict[str, Any], out: Any) -> None:
         for c in ver["checks"]:
             if not c["passed"]:
                 print(f"    failed: {c['name']}: {c['measured']} (required {c['required']})", file=out)
-        print(f"    master: {v['output']}", file=out)
-        print(f"    chain:  {v['chain_file']}", file=out)
+        print(f"    master: {where(v['output'])}", file=out)
+        print(f"    chain:  {where(v['chain_file'])}", file=out)
         if v.get("report"):
-            print(f"    report: {v['report']}", file=out)
+            print(f"    report: {where(v['report'])}", file=out)
     for d in rev["versions"][0]["decisions"] if len(rev["versions"]) == 1 else []:
         print(f"    - {d['step']}: {d['action']}", file=out)
 
@@ -162,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record, indent=2))
         else:
-            _print_record(record, sys.stdout)
+            _print_record(record, sys.stdout, args.out_dir)
             print(f"  record: {record_path_for(jobs[0].mix_path, args.out_dir)}")
         ok = all(v["verification"]["passed"] for v in record["revisions"][-1]["versions"])
         if args.deliver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -57,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
         bar.done()
     rev = record["revisions"][-1]
     print(f"revision {rev['revision']}: {rev['request']}")
-    _print_record(record, sys.stdout)
+    _print_record(record, sys.stdout, os.path.dirname(args.record))
     return 0 if all(v["verification"]["passed"] for v in rev["versions"]) else 5
