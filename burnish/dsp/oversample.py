@@ -104,17 +104,29 @@ def kaiser_num_taps(attenuation_db: float, width: float) -> int:
     return int(np.ceil(numtaps))
 
 
-def design_stages(factor: int, *, quality: Quality = "standard") -> tuple[HalfbandStage, ...]:
-    """The half-band cascade for ``factor`` (2, 4 or 8) at ``quality`` (pure design function)."""
+def design_stages(
+    factor: int, *, quality: Quality = "standard", later_attenuation_db: float | None = None
+) -> tuple[HalfbandStage, ...]:
+    """The half-band cascade for ``factor`` (2, 4 or 8) at ``quality`` (pure design function).
+
+    ``later_attenuation_db`` (default: the quality's) is the stop-band attenuation of the stages
+    after the first: a decimator whose high-rate content above the kept band is already small
+    (the harmonics of a saturator) can use shorter later stages.
+    """
     check_choice("factor", str(factor), [str(f) for f in FACTORS])
     check_choice("quality", quality, QUALITY_SPECS)
     pass_edge, atten_db = QUALITY_SPECS[quality]
-    design_db = atten_db + 8.0  # kaiserord under-estimates the length a little
-    beta = kaiser_beta(design_db)
+    if later_attenuation_db is not None and not 40.0 <= later_attenuation_db <= atten_db:
+        raise ParameterError(
+            f"later_attenuation_db={later_attenuation_db} must be in [40, {atten_db}]"
+        )
     stages = []
     # content the stages have to keep, as a fraction of the base rate (pass band + transition)
     keep = 1.0 - pass_edge
     for s in range(1, int(np.log2(factor)) + 1):
+        stage_db = atten_db if s == 1 or later_attenuation_db is None else later_attenuation_db
+        design_db = stage_db + 8.0  # kaiserord under-estimates the length a little
+        beta = kaiser_beta(design_db)
         stage_rate = 2.0**s  # in units of the base rate
         if s == 1:
             width = 1.0 - 2.0 * pass_edge  # transition / stage Nyquist (= base rate)
@@ -215,6 +227,7 @@ class Oversampler:
         *,
         quality: Quality = "standard",
         compute_dtype: npt.DTypeLike = np.float64,
+        down_later_attenuation_db: float | None = None,
     ) -> None:
         if num_channels < 1:
             raise ParameterError(f"num_channels={num_channels} must be in [1, inf)")
@@ -225,8 +238,16 @@ class Oversampler:
         if self.compute_dtype not in (np.float32, np.float64):
             raise ParameterError(f"compute_dtype={self.compute_dtype} must be float32 or float64")
         self.stages = design_stages(self.factor, quality=quality)
+        #: the decimation cascade (shorter later stages with ``down_later_attenuation_db``)
+        self.down_stages = (
+            design_stages(
+                self.factor, quality=quality, later_attenuation_db=down_later_attenuation_db
+            )
+            if down_later_attenuation_db is not None
+            else self.stages
+        )
         self._folded_up = [(2.0 * st.folded).astype(self.compute_dtype) for st in self.stages]
-        self._folded_down = [st.folded.astype(self.compute_dtype) for st in self.stages]
+        self._folded_down = [st.folded.astype(self.compute_dtype) for st in self.down_stages]
         self._up_hist: list[Float64Array] = []
         self._down_hist: list[Float64Array] = []
         self.reset()
@@ -239,14 +260,15 @@ class Oversampler:
     @property
     def latency_samples(self) -> int:
         """Delay of the round trip ``downsample(upsample(x))`` in base-rate samples."""
-        return 2 * self.upsample_latency_samples
+        down = sum(st.half_length // 2**s for s, st in enumerate(self.down_stages, start=1))
+        return self.upsample_latency_samples + down
 
     def reset(self) -> None:
         """Forget all state (as if preceded by silence)."""
         dt = self.compute_dtype
         self._up_hist = [np.zeros((self.num_channels, st.half_length), dt) for st in self.stages]
         self._down_hist = [
-            np.zeros((self.num_channels, 2 * st.half_length), dt) for st in self.stages
+            np.zeros((self.num_channels, 2 * st.half_length), dt) for st in self.down_stages
         ]
 
     def _check(self, block: npt.ArrayLike) -> npt.NDArray[np.floating]:
@@ -279,8 +301,8 @@ class Oversampler:
             )
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         y = np.ascontiguousarray(x, dtype=self.compute_dtype)
-        for s in range(len(self.stages) - 1, -1, -1):
-            st = self.stages[s]
+        for s in range(len(self.down_stages) - 1, -1, -1):
+            st = self.down_stages[s]
             hist = 2 * st.half_length
             buf = np.concatenate([self._down_hist[s], y], axis=1)
             out = np.empty((y.shape[0], y.shape[1] // 2), dtype=self.compute_dtype)
