@@ -141,30 +141,120 @@ def _soft_clip32(x: np.float32) -> np.float32:
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
-def _shape32_kernel(x: npt.NDArray[np.float32], code: int, offset: float, inv_slope: float) -> None:
-    """In place, float32: ``(curve(x + offset) - curve(offset)) * inv_slope`` (vectorises)."""
+def _wet_kernel(
+    x: Float64Array,
+    drive: float,
+    up_bufs: tuple[npt.NDArray[np.float32], ...],
+    up_folded: tuple[npt.NDArray[np.float32], ...],
+    up_halfs: npt.NDArray[np.int64],
+    down_bufs: tuple[npt.NDArray[np.float32], ...],
+    down_folded: tuple[npt.NDArray[np.float32], ...],
+    down_halfs: npt.NDArray[np.int64],
+    code: int,
+    offset: float,
+    inv_slope: float,
+    chunk: int,
+    wet: Float64Array,
+) -> None:
+    """The whole oversampled wet path of a block, chunk by chunk, channel by channel.
+
+    Stage ``s`` of the upsampler reads ``up_bufs[s]`` (channels, ``M_s`` history + chunk input)
+    and writes its output straight into the input region of the next buffer (``up_bufs[s+1]``,
+    or for the last stage ``down_bufs[-1]``, where the curve runs in place); the decimators walk
+    back down the same way; the last one writes ``wet`` (float64). After a chunk each buffer's
+    tail (the history of the next chunk) moves to its head: no concatenation, no allocation
+    per chunk. Same taps and summation order as ``_up2_kernel``/``_down2_kernel`` whatever the
+    block size (streaming is bit-exact).
+    """
+    num_channels, n_total = x.shape
+    num_stages = up_halfs.shape[0]
+    factor = 1 << num_stages
+    acc = np.empty(chunk * factor, dtype=np.float32)
+    odd = np.empty(chunk * factor + 2 * down_halfs.max(), dtype=np.float32)
     b = _f32(offset)
-    s = _f32(inv_slope)
-    plain = b == _f32(0.0) and s == _f32(1.0)
-    for c in range(x.shape[0]):
-        row = x[c]
-        n = row.shape[0]
-        if code == 0:
-            f0 = _soft_clip32(b)
-            if plain:
-                for i in range(n):
-                    row[i] = _soft_clip32(row[i])
+    sl = _f32(inv_slope)
+    f0 = _soft_clip32(b) if code == 0 else _tanh32(b)
+    g = drive
+    for start in range(0, n_total, chunk):
+        stop = min(n_total, start + chunk)
+        n = stop - start
+        for c in range(num_channels):
+            # drive, to float32, into the first up buffer
+            h0 = up_halfs[0]
+            row0 = up_bufs[0][c]
+            xr = x[c]
+            for i in range(n):
+                row0[h0 + i] = _f32(xr[start + i] * g)
+            m = n  # input length of the current stage
+            for s in range(num_stages):
+                hist = up_halfs[s]
+                row = up_bufs[s][c]
+                folded = up_folded[s]
+                num_pairs = folded.shape[0]
+                last = 2 * num_pairs - 1
+                center = hist // 2
+                if s + 1 < num_stages:
+                    dst = up_bufs[s + 1][c]
+                    dst_off = up_halfs[s + 1]
+                else:
+                    dst = down_bufs[num_stages - 1][c]
+                    dst_off = 2 * down_halfs[num_stages - 1]
+                for i in range(m):
+                    acc[i] = 0.0
+                for t in range(num_pairs):
+                    coef = folded[t]
+                    ra = row[hist - t : hist - t + m]
+                    rb = row[hist - last + t : hist - last + t + m]
+                    for i in range(m):
+                        acc[i] += coef * (ra[i] + rb[i])
+                even = row[hist - center : hist - center + m]
+                out = dst[dst_off : dst_off + 2 * m]
+                for i in range(m):
+                    out[2 * i] = even[i]
+                    out[2 * i + 1] = acc[i]
+                # history for the next chunk
+                for j in range(hist):
+                    row[j] = row[m + j]
+                m *= 2
+            # the curve, in place, at the high rate
+            hh = 2 * down_halfs[num_stages - 1]
+            top = down_bufs[num_stages - 1][c][hh : hh + m]
+            if code == 0:
+                for i in range(m):
+                    top[i] = (_soft_clip32(top[i] + b) - f0) * sl
             else:
-                for i in range(n):
-                    row[i] = (_soft_clip32(row[i] + b) - f0) * s
-        else:
-            f0 = _tanh32(b)
-            if plain:
-                for i in range(n):
-                    row[i] = _tanh32(row[i])
-            else:
-                for i in range(n):
-                    row[i] = (_tanh32(row[i] + b) - f0) * s
+                for i in range(m):
+                    top[i] = (_tanh32(top[i] + b) - f0) * sl
+            for s in range(num_stages - 1, -1, -1):
+                half = down_halfs[s]
+                hist = 2 * half
+                row = down_bufs[s][c]
+                folded = down_folded[s]
+                num_pairs = folded.shape[0]
+                k = m // 2
+                num_odd = (hist + m) // 2
+                for j in range(num_odd):
+                    odd[j] = row[2 * j + 1]
+                for i in range(k):
+                    acc[i] = 0.0
+                for t in range(num_pairs):
+                    coef = folded[t]
+                    ra = odd[half - 1 - t : half - 1 - t + k]
+                    rb = odd[t : t + k]
+                    for i in range(k):
+                        acc[i] += coef * (ra[i] + rb[i])
+                if s > 0:
+                    dhist = 2 * down_halfs[s - 1]
+                    out = down_bufs[s - 1][c][dhist : dhist + k]
+                    for i in range(k):
+                        out[i] = acc[i] + _f32(0.5) * row[hist + 2 * i - half]
+                else:
+                    wr = wet[c]
+                    for i in range(k):
+                        wr[start + i] = acc[i] + _f32(0.5) * row[hist + 2 * i - half]
+                for j in range(hist):
+                    row[j] = row[m + j]
+                m = k
 
 
 def curve_offset(params: SaturationParams) -> float:
@@ -278,6 +368,14 @@ class Saturator(Processor):
         self._dc_block = self._offset != 0.0
         self._dc_coef = float(np.exp(-2.0 * np.pi * DC_BLOCKER_HZ / self.sample_rate))
         self._latency = self._oversampler.latency_samples
+        osr = self._oversampler
+        f32 = np.float32
+        self._up_halfs = np.array([st.half_length for st in osr.stages], dtype=np.int64)
+        self._down_halfs = np.array([st.half_length for st in osr.down_stages], dtype=np.int64)
+        self._up_folded = tuple((2.0 * st.folded).astype(f32) for st in osr.stages)
+        self._down_folded = tuple(st.folded.astype(f32) for st in osr.down_stages)
+        self._up_bufs: tuple[npt.NDArray[np.float32], ...] = ()
+        self._down_bufs: tuple[npt.NDArray[np.float32], ...] = ()
         self.reset()
 
     @property
@@ -291,6 +389,16 @@ class Saturator(Processor):
 
     def reset(self) -> None:
         self._oversampler.reset()
+        # per stage: history head + one chunk of input (see _wet_kernel)
+        ch = self.num_channels
+        self._up_bufs = tuple(
+            np.zeros((ch, int(h) + _CHUNK_SAMPLES * 2**s), np.float32)
+            for s, h in enumerate(self._up_halfs)
+        )
+        self._down_bufs = tuple(
+            np.zeros((ch, 2 * int(h) + _CHUNK_SAMPLES * 2 ** (s + 1)), np.float32)
+            for s, h in enumerate(self._down_halfs)
+        )
         self._dc_state = np.zeros((self.num_channels, 2))
         self._dry = np.zeros((self.num_channels, self._latency))
 
@@ -301,12 +409,22 @@ class Saturator(Processor):
         wet = np.empty((self.num_channels, n))
         # the wet path runs in float32 (oversampling, curve): its rounding noise sits ~140 dB
         # down; DC blocker, compensation, mix and output gain stay float64
-        for start in range(0, n, _CHUNK_SAMPLES):
-            stop = min(n, start + _CHUNK_SAMPLES)
-            driven = (x64[:, start:stop] * self._drive).astype(np.float32)
-            hi = self._oversampler.upsample(driven)
-            _shape32_kernel(hi, self._code, self._offset, self._inv_slope)
-            wet[:, start:stop] = self._oversampler.downsample(hi)
+        if n:
+            _wet_kernel(
+                np.ascontiguousarray(x64),
+                self._drive,
+                self._up_bufs,
+                self._up_folded,
+                self._up_halfs,
+                self._down_bufs,
+                self._down_folded,
+                self._down_halfs,
+                self._code,
+                self._offset,
+                self._inv_slope,
+                _CHUNK_SAMPLES,
+                wet,
+            )
         if self._dc_block:
             _dc_block_kernel(wet, self._dc_coef, self._dc_state)
         # compensation, the mix with the delayed dry signal and the output gain in one pass
