@@ -387,3 +387,25 @@ def test_deesser_cuts_sibilance_and_passes_low_content() -> None:
         np.all(deesser.gain_reduction_db() >= 0.0)
         and deesser.gain_reduction_db().size == y.shape[1]
     )
+
+
+def test_stereo_cascade_kernel_is_bit_identical_to_the_generic_one() -> None:
+    from burnish.dsp.biquad import SosCascade
+    from burnish.dsp.eq import run_cascade
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3000)) * 1e-3
+    x[:, 1000:2500] = 0.0  # decaying tails reach the denormal flush
+    for num_sections in (1, 2, 3, 6):
+        sos = np.tile([0.2, 0.3, 0.2, 1.0, -1.2, 0.45], (num_sections, 1))
+        ref_cascade = SosCascade(sos, 2)
+        new_cascade = SosCascade(sos, 2)
+        pos = 0
+        for size in (1, 63, 64, 65, 511, 2296):
+            block = np.ascontiguousarray(x[:, pos : pos + size])
+            ref = ref_cascade(block)
+            got = run_cascade(new_cascade, block.copy())
+            assert np.array_equal(ref, got)
+            pos += size
+        assert np.array_equal(ref_cascade.state, new_cascade.state)
+        assert ref_cascade.position == new_cascade.position
