@@ -13,6 +13,7 @@ import numpy as np
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
 from burnish.dsp.biquad import SosCascade
+from burnish.dsp.eq import run_cascade
 from burnish.dsp.filters import (
     PASS_SLOPES_DB_PER_OCTAVE,
     design_butterworth_sos,
@@ -108,7 +109,7 @@ class HighPass(Processor):
         if x.shape[1] == 0:
             return x.copy()
         y = np.array(x, dtype=np.float64, order="C")
-        self._cascade(y, out=y)
+        run_cascade(self._cascade, y, out=y)
         return y.astype(x.dtype, copy=False)
 
     def reset(self) -> None:

@@ -34,6 +34,7 @@ from numba import njit
 from burnish.audio import AudioArray, check_audio
 from burnish.dsp.base import Processor, check_range, offline, register_processor
 from burnish.dsp.biquad import SosCascade
+from burnish.dsp.eq import run_cascade
 from burnish.dsp.filters import design_linkwitz_riley_allpass_sos, design_linkwitz_riley_sos
 from burnish.errors import ParameterError
 
@@ -226,7 +227,7 @@ class StereoImager(Processor):
             for b, cascade in enumerate(self._cascades):
                 w = d.band_width[b]
                 if w > 1.0:
-                    cascade(ms, out=band)
+                    run_cascade(cascade, ms, out=band)
                     new_side += _limited_width_kernel(band[0], band[1], w, self._coef, MAX_SIDE_TO_MID, self._energy[b])
                 elif w > 0.0:
                     cascade(ms[1:2], out=band[1:2])  # the side alone (in the cascade's first state row)
