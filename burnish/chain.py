@@ -158,8 +158,11 @@ class Chain(MutableSequence[Processor]):
         y = block
         if y.shape[1] == 0:
             return y
+        # the chain checked the block at its entry: processors that offer an unchecked entry
+        # (same result, no second isfinite scan) are called through it
         for p in self._segments[k]:
-            y = p.process(y)
+            unchecked = getattr(p, "_process_unchecked", None)
+            y = unchecked(y) if unchecked is not None else p.process(y)
         return y
 
     def _to_resampler(self, k: int, block: AudioArray) -> AudioArray:

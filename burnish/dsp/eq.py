@@ -520,7 +520,10 @@ class ParametricEq(Processor):
 
     def process(self, block: AudioArray) -> AudioArray:
         """Equalise ``block`` (channels, samples); returns the same shape and dtype."""
-        x = check_audio(block, num_channels=self.num_channels)
+        return self._process_unchecked(check_audio(block, num_channels=self.num_channels))
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         if x.shape[1] == 0:
             return x.copy()
         x64 = np.array(x, dtype=np.float64, order="C")

@@ -105,7 +105,10 @@ class HighPass(Processor):
 
     def process(self, block: AudioArray) -> AudioArray:
         """Filter ``block`` (channels, samples); state carries over to the next call."""
-        x = check_audio(block, num_channels=self.num_channels)
+        return self._process_unchecked(check_audio(block, num_channels=self.num_channels))
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         if x.shape[1] == 0:
             return x.copy()
         y = np.array(x, dtype=np.float64, order="C")

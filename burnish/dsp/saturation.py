@@ -435,7 +435,10 @@ class Saturator(Processor):
         self._dry = np.zeros((self.num_channels, self._latency))
 
     def process(self, block: AudioArray) -> AudioArray:
-        x = check_audio(block, num_channels=self.num_channels)
+        return self._process_unchecked(check_audio(block, num_channels=self.num_channels))
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         n = x.shape[1]
         x64 = np.asarray(x, dtype=np.float64)
         wet = np.empty((self.num_channels, n))

@@ -204,7 +204,12 @@ class StereoImager(Processor):
         self._energy = [np.zeros(2) for _ in d.band_sos]
 
     def process(self, block: AudioArray) -> AudioArray:
-        x = check_audio(block, num_channels=self.num_channels, name="block")
+        return self._process_unchecked(
+            check_audio(block, num_channels=self.num_channels, name="block")
+        )
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         d = self._design
         if d is None or self.num_channels == 1 or x.shape[1] == 0:
             return x.copy()
