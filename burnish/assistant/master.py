@@ -25,7 +25,7 @@ from burnish.assistant.profile import MixProfile, average_profiles, profile_from
 from burnish.assistant.render import RenderResult, render_master
 from burnish.assistant.targets import Target, load_target
 from burnish.assistant.verify import Verification, verify_master
-from burnish.errors import BurnishError, ParameterError
+from burnish.errors import AnalysisError, BurnishError, ParameterError
 
 RECORD_FORMAT = "burnish-master"
 RECORD_VERSION = 1
@@ -169,6 +169,7 @@ def master(
 
     say("analysing", 0.0)
     analysis, profile = analyze_for_master(mix)
+    _check_masterable(profile)
     ref_profile = None
     ref_summaries = []
     if job.references:
@@ -259,6 +260,17 @@ def master(
     record["revisions"].append(entry)
     _atomic_write_text(out_dir / f"{stem}.master.json", json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _check_masterable(profile: MixProfile) -> None:
+    """A silent mix, or one too short to gate, has no integrated loudness to master to."""
+    if math.isfinite(profile.integrated_lufs):
+        return
+    if profile.duration_s < 0.4:
+        raise AnalysisError(
+            f"{profile.path}: {profile.duration_s:.2f} s is too short to master (integrated"
+            " loudness needs at least 0.4 s of audio)")
+    raise AnalysisError(f"{profile.path}: the mix is silent (no block above -70 LUFS)")
 
 
 def _verify(render: RenderResult, plan: Plan, out_path: Path, settings: MasterSettings) -> Verification:

@@ -80,3 +80,16 @@ def test_help_says_where_the_numbers_come_from() -> None:
     proc = _burnish("master", "--help")
     assert proc.returncode == 0
     assert "spotify" in proc.stdout and "AES TD1008" in proc.stdout and "EBU R 128" in proc.stdout
+
+
+def test_silent_or_too_short_mix_is_a_clear_error(tmp_path: Path) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((2 * 44100, 2)), 44100, subtype="PCM_24")
+    short = tmp_path / "short.wav"
+    sf.write(short, signals.sine(440.0, sample_rate=44100, duration_s=0.3).T, 44100)
+    for path, words in ((silent, "is silent"), (short, "too short to master")):
+        proc = _burnish("master", str(path), "-o", str(tmp_path / "o"))
+        assert proc.returncode != 0
+        assert proc.stderr.startswith("burnish: error:") and words in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert not list((tmp_path / "o").glob("*.wav"))
