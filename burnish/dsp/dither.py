@@ -350,7 +350,12 @@ class Dither(Processor):
         self._errors = np.zeros((self.num_channels, MAX_ORDER))
 
     def process(self, block: AudioArray) -> AudioArray:
-        x = check_audio(block, num_channels=self.num_channels, name="block")
+        return self._process_unchecked(
+            check_audio(block, num_channels=self.num_channels, name="block")
+        )
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         n = x.shape[1]
         if n == 0:
             return x.copy()

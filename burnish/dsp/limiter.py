@@ -650,7 +650,10 @@ class TruePeakLimiter(Processor):
         self._last_gain = np.ones((self.num_channels, 0))
 
     def process(self, block: AudioArray) -> AudioArray:
-        x = check_audio(block, num_channels=self.num_channels)
+        return self._process_unchecked(check_audio(block, num_channels=self.num_channels))
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         n = x.shape[1]
         out = np.empty_like(x)
         gains = np.empty((self._main.num_gain, n))

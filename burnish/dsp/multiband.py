@@ -650,7 +650,12 @@ class MultibandCompressor(Processor):
 
     def process(self, block: AudioArray) -> AudioArray:
         """Split, compress each band, sum; same shape and dtype out."""
-        x = check_audio(block, num_channels=self.num_channels, name="block")
+        return self._process_unchecked(
+            check_audio(block, num_channels=self.num_channels, name="block")
+        )
+
+    def _process_unchecked(self, x: AudioArray) -> AudioArray:
+        """:meth:`process` for a block that already meets the contract (from a chain)."""
         n = x.shape[1]
         bands = self._split(np.ascontiguousarray(x, dtype=np.float64))
         if self._fused:
