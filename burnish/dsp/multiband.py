@@ -405,6 +405,42 @@ def _bands_power(
             dst[i] = max(dst[i], _POWER_FLOOR)
 
 
+@njit(cache=True, inline="always")
+def _smooth_step(
+    level: float,
+    thr: float,
+    slope: float,
+    half: float,
+    att: float,
+    rel: float,
+    auto: bool,
+    slow_att: float,
+    slow_rel: float,
+    inv_knee: float,
+    y1: float,
+    y2: float,
+) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """One sample of a band's gain computer and smoothing: (gain reduction, y1, y2)."""
+    over = level - thr
+    if over <= -half:
+        target = 0.0
+    elif over >= half:
+        target = -slope * over
+    else:
+        t = over + half
+        target = -slope * t * t * inv_knee
+    coef = att if target > y1 else rel
+    y1 = target + coef * (y1 - target)
+    y1 = y1 if y1 > _STATE_FLUSH else 0.0
+    out = y1
+    if auto:
+        coef2 = slow_att if target > y2 else slow_rel
+        y2 = target + coef2 * (y2 - target)
+        y2 = y2 if y2 > _STATE_FLUSH else 0.0
+        out = max(y1, y2)
+    return out, y1, y2
+
+
 @njit(cache=True)
 def _bands_smoothing(
     level_db: npt.NDArray[np.float64],
@@ -417,85 +453,79 @@ def _bands_smoothing(
     The arithmetic per band is :func:`burnish.dsp.dynamics._smoothing_kernel`'s (the same gain
     reduction to the bit). ``settings`` (bands, 9): threshold, slope, knee / 2, attack, release
     (``release_ms/4`` with auto release), auto release (0/1), slow attack, slow release,
-    1 / (2 knee) (0 for a hard knee). Bands run in pairs in one loop, two latency-bound
-    recursions side by side.
+    1 / (2 knee) (0 for a hard knee). Up to four bands run in one loop: four latency-bound
+    recursions side by side (with fewer bands the last one is repeated: the same values).
     """
     nb, n = level_db.shape
-    for k0 in range(0, nb, 2):
-        # two bands per loop (the second a repeat of the first when nb is odd): two independent
-        # latency-bound recursions side by side
-        k1 = k0 + 1 if k0 + 1 < nb else k0
-        ta, sa, ha, aa, ra, xa, saa, sra, ia = (
-            settings[k0, 0],
-            settings[k0, 1],
-            settings[k0, 2],
-            settings[k0, 3],
-            settings[k0, 4],
-            settings[k0, 5] != 0.0,
-            settings[k0, 6],
-            settings[k0, 7],
-            settings[k0, 8],
+    for k0 in range(0, nb, 4):
+        k_a = k0
+        k_b = min(k0 + 1, nb - 1)
+        k_c = min(k0 + 2, nb - 1)
+        k_d = min(k0 + 3, nb - 1)
+        sa, sb, sc, sd = settings[k_a], settings[k_b], settings[k_c], settings[k_d]
+        ta, pa, ha, aa, ra, xa, saa, sra, ia = (
+            sa[0],
+            sa[1],
+            sa[2],
+            sa[3],
+            sa[4],
+            sa[5] != 0.0,
+            sa[6],
+            sa[7],
+            sa[8],
         )
-        tb, sb, hb, ab, rb, xb, sab, srb, ib = (
-            settings[k1, 0],
-            settings[k1, 1],
-            settings[k1, 2],
-            settings[k1, 3],
-            settings[k1, 4],
-            settings[k1, 5] != 0.0,
-            settings[k1, 6],
-            settings[k1, 7],
-            settings[k1, 8],
+        tb, pb, hb, ab, rb, xb, sab, srb, ib = (
+            sb[0],
+            sb[1],
+            sb[2],
+            sb[3],
+            sb[4],
+            sb[5] != 0.0,
+            sb[6],
+            sb[7],
+            sb[8],
         )
-        y1 = env_state[k0, 0]
-        y2 = env_state[k0, 1]
-        z1 = env_state[k1, 0]
-        z2 = env_state[k1, 1]
-        src_a = level_db[k0]
-        src_b = level_db[k1]
-        dst_a = gr_out[k0]
-        dst_b = gr_out[k1]
+        tc, pc, hc, ac, rc, xc, sac, src_, ic = (
+            sc[0],
+            sc[1],
+            sc[2],
+            sc[3],
+            sc[4],
+            sc[5] != 0.0,
+            sc[6],
+            sc[7],
+            sc[8],
+        )
+        td, pd, hd, ad, rd, xd, sad, srd, id_ = (
+            sd[0],
+            sd[1],
+            sd[2],
+            sd[3],
+            sd[4],
+            sd[5] != 0.0,
+            sd[6],
+            sd[7],
+            sd[8],
+        )
+        ya1, ya2 = env_state[k_a, 0], env_state[k_a, 1]
+        yb1, yb2 = env_state[k_b, 0], env_state[k_b, 1]
+        yc1, yc2 = env_state[k_c, 0], env_state[k_c, 1]
+        yd1, yd2 = env_state[k_d, 0], env_state[k_d, 1]
+        la, lb, lc, ld = level_db[k_a], level_db[k_b], level_db[k_c], level_db[k_d]
+        da, db, dc, dd = gr_out[k_a], gr_out[k_b], gr_out[k_c], gr_out[k_d]
         for i in range(n):
-            over = src_a[i] - ta
-            if over <= -ha:
-                target = 0.0
-            elif over >= ha:
-                target = -sa * over
-            else:
-                t = over + ha
-                target = -sa * t * t * ia
-            overb = src_b[i] - tb
-            if overb <= -hb:
-                targetb = 0.0
-            elif overb >= hb:
-                targetb = -sb * overb
-            else:
-                tt = overb + hb
-                targetb = -sb * tt * tt * ib
-            coef = aa if target > y1 else ra
-            coefb = ab if targetb > z1 else rb
-            y1 = target + coef * (y1 - target)
-            z1 = targetb + coefb * (z1 - targetb)
-            y1 = y1 if y1 > _STATE_FLUSH else 0.0
-            z1 = z1 if z1 > _STATE_FLUSH else 0.0
-            out = y1
-            outb = z1
-            if xa:
-                coef2 = saa if target > y2 else sra
-                y2 = target + coef2 * (y2 - target)
-                y2 = y2 if y2 > _STATE_FLUSH else 0.0
-                out = max(y1, y2)
-            if xb:
-                coef2b = sab if targetb > z2 else srb
-                z2 = targetb + coef2b * (z2 - targetb)
-                z2 = z2 if z2 > _STATE_FLUSH else 0.0
-                outb = max(z1, z2)
-            dst_a[i] = out
-            dst_b[i] = outb
-        env_state[k0, 0] = y1
-        env_state[k0, 1] = y2
-        env_state[k1, 0] = z1
-        env_state[k1, 1] = z2
+            oa, ya1, ya2 = _smooth_step(la[i], ta, pa, ha, aa, ra, xa, saa, sra, ia, ya1, ya2)
+            ob, yb1, yb2 = _smooth_step(lb[i], tb, pb, hb, ab, rb, xb, sab, srb, ib, yb1, yb2)
+            oc, yc1, yc2 = _smooth_step(lc[i], tc, pc, hc, ac, rc, xc, sac, src_, ic, yc1, yc2)
+            od, yd1, yd2 = _smooth_step(ld[i], td, pd, hd, ad, rd, xd, sad, srd, id_, yd1, yd2)
+            da[i] = oa
+            db[i] = ob
+            dc[i] = oc
+            dd[i] = od
+        env_state[k_d, 0], env_state[k_d, 1] = yd1, yd2
+        env_state[k_c, 0], env_state[k_c, 1] = yc1, yc2
+        env_state[k_b, 0], env_state[k_b, 1] = yb1, yb2
+        env_state[k_a, 0], env_state[k_a, 1] = ya1, ya2
 
 
 @njit(cache=True)
