@@ -198,17 +198,19 @@ def _crossover_stereo(
     recursion). Negligible states are flushed every 64th sample of the stream. The state updates
     are written ``b1 * v + s1 - a1 * y`` (the input product and the state first: one FMA and one
     negated FMA, a third fewer operations than scipy's order; differs in the last bits).
+    The all-passes' ``b2`` is 1 exactly (``design_linkwitz_riley_allpass_sos``): their last update
+    is ``v - a2 * y`` (one operation less; last-bit changes).
     """
     n = r.shape[1]
     m = comp.shape[0]
     b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
-    c0, c1, c2, d1, d2 = ap[0], ap[1], ap[2], ap[3], ap[4]
-    e0 = e1 = e2 = f1 = f2 = 0.0
-    g0 = g1 = g2 = h1 = h2 = 0.0
+    c0, c1, d1, d2 = ap[0], ap[1], ap[3], ap[4]  # ap[2] (b2) is 1
+    e0 = e1 = f1 = f2 = 0.0
+    g0 = g1 = h1 = h2 = 0.0
     if m >= 1:
-        e0, e1, e2, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 2], comp[0, 3], comp[0, 4]
+        e0, e1, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 3], comp[0, 4]
     if m >= 2:
-        g0, g1, g2, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 2], comp[1, 3], comp[1, 4]
+        g0, g1, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 3], comp[1, 4]
     s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = (
         st[0, 0],
         st[0, 1],
@@ -259,8 +261,8 @@ def _crossover_stereo(
             aq = c0 * u + t4
             s4 = c1 * v + s5 - d1 * a
             t4 = c1 * u + t5 - d1 * aq
-            s5 = c2 * v - d2 * a
-            t5 = c2 * u - d2 * aq
+            s5 = v - d2 * a
+            t5 = u - d2 * aq
             high[0, i] = a - lo
             high[1, i] = aq - lq
             if m >= 1:
@@ -268,8 +270,8 @@ def _crossover_stereo(
                 wq = e0 * lq + t6
                 s6 = e1 * lo + s7 - f1 * w
                 t6 = e1 * lq + t7 - f1 * wq
-                s7 = e2 * lo - f2 * w
-                t7 = e2 * lq - f2 * wq
+                s7 = lo - f2 * w
+                t7 = lq - f2 * wq
                 lo = w
                 lq = wq
                 if m >= 2:
@@ -277,8 +279,8 @@ def _crossover_stereo(
                     wq = g0 * lq + t8
                     s8 = g1 * lo + s9 - h1 * w
                     t8 = g1 * lq + t9 - h1 * wq
-                    s9 = g2 * lo - h2 * w
-                    t9 = g2 * lq - h2 * wq
+                    s9 = lo - h2 * w
+                    t9 = lq - h2 * wq
                     lo = w
                     lq = wq
             low[0, i] = lo
@@ -326,13 +328,13 @@ def _crossover_mono(
     num_ch, n = r.shape
     m = comp.shape[0]
     b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
-    c0, c1, c2, d1, d2 = ap[0], ap[1], ap[2], ap[3], ap[4]
-    e0 = e1 = e2 = f1 = f2 = 0.0
-    g0 = g1 = g2 = h1 = h2 = 0.0
+    c0, c1, d1, d2 = ap[0], ap[1], ap[3], ap[4]  # ap[2] (b2) is 1
+    e0 = e1 = f1 = f2 = 0.0
+    g0 = g1 = h1 = h2 = 0.0
     if m >= 1:
-        e0, e1, e2, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 2], comp[0, 3], comp[0, 4]
+        e0, e1, f1, f2 = comp[0, 0], comp[0, 1], comp[0, 3], comp[0, 4]
     if m >= 2:
-        g0, g1, g2, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 2], comp[1, 3], comp[1, 4]
+        g0, g1, h1, h2 = comp[1, 0], comp[1, 1], comp[1, 3], comp[1, 4]
     for c in range(num_ch):
         s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = (
             st[c, 0],
@@ -356,17 +358,17 @@ def _crossover_mono(
             s3 = b2 * y - a2 * lo
             a = c0 * v + s4
             s4 = c1 * v + s5 - d1 * a
-            s5 = c2 * v - d2 * a
+            s5 = v - d2 * a
             high[c, i] = a - lo
             if m >= 1:
                 w = e0 * lo + s6
                 s6 = e1 * lo + s7 - f1 * w
-                s7 = e2 * lo - f2 * w
+                s7 = lo - f2 * w
                 lo = w
                 if m >= 2:
                     w = g0 * lo + s8
                     s8 = g1 * lo + s9 - h1 * w
-                    s9 = g2 * lo - h2 * w
+                    s9 = lo - h2 * w
                     lo = w
             low[c, i] = lo
             if ((position + i) & 63) == 0:
