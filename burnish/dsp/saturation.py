@@ -60,8 +60,6 @@ UP_LATER_ATTENUATION_DB = 80.0
 #: Base-rate samples per internal chunk: 8x = 32 KB of float32 per stage buffer, so the tap
 #: passes run from L1/L2 (8192 made them L2-bandwidth bound: ~10% slower).
 _CHUNK_SAMPLES = 1024
-#: Outputs per tile of the FIR tap loops (see :func:`_fir_pairs`).
-_FIR_TILE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,42 +163,34 @@ def _fir_pairs(
     bit-exact).
     """
     num_pairs = folded.shape[0]
-    # tiles of outputs: a tile's accumulators and source windows stay in L1 across all the tap
-    # passes (at 8x a whole chunk is 32 KB per array: the passes were L2-bound); the sum of
-    # each output is the same expression in the same order (bit-identical)
-    for i0 in range(0, m, _FIR_TILE):
-        mm = min(_FIR_TILE, m - i0)
-        a = a0 + i0
-        b = b0 + i0
-        tile = acc[i0 : i0 + mm]
-        for i in range(mm):
-            tile[i] = 0.0
-        t = 0
-        while t + 4 <= num_pairs:
-            c0 = folded[t]
-            c1 = folded[t + 1]
-            c2 = folded[t + 2]
-            c3 = folded[t + 3]
-            ra0 = src[a - t : a - t + mm]
-            ra1 = src[a - t - 1 : a - t - 1 + mm]
-            ra2 = src[a - t - 2 : a - t - 2 + mm]
-            ra3 = src[a - t - 3 : a - t - 3 + mm]
-            rb0 = src[b + t : b + t + mm]
-            rb1 = src[b + t + 1 : b + t + 1 + mm]
-            rb2 = src[b + t + 2 : b + t + 2 + mm]
-            rb3 = src[b + t + 3 : b + t + 3 + mm]
-            for i in range(mm):
-                tile[i] += (c0 * (ra0[i] + rb0[i]) + c1 * (ra1[i] + rb1[i])) + (
-                    c2 * (ra2[i] + rb2[i]) + c3 * (ra3[i] + rb3[i])
-                )
-            t += 4
-        while t < num_pairs:
-            coef = folded[t]
-            ra = src[a - t : a - t + mm]
-            rb = src[b + t : b + t + mm]
-            for i in range(mm):
-                tile[i] += coef * (ra[i] + rb[i])
-            t += 1
+    for i in range(m):
+        acc[i] = 0.0
+    t = 0
+    while t + 4 <= num_pairs:
+        c0 = folded[t]
+        c1 = folded[t + 1]
+        c2 = folded[t + 2]
+        c3 = folded[t + 3]
+        ra0 = src[a0 - t : a0 - t + m]
+        ra1 = src[a0 - t - 1 : a0 - t - 1 + m]
+        ra2 = src[a0 - t - 2 : a0 - t - 2 + m]
+        ra3 = src[a0 - t - 3 : a0 - t - 3 + m]
+        rb0 = src[b0 + t : b0 + t + m]
+        rb1 = src[b0 + t + 1 : b0 + t + 1 + m]
+        rb2 = src[b0 + t + 2 : b0 + t + 2 + m]
+        rb3 = src[b0 + t + 3 : b0 + t + 3 + m]
+        for i in range(m):
+            acc[i] += (c0 * (ra0[i] + rb0[i]) + c1 * (ra1[i] + rb1[i])) + (
+                c2 * (ra2[i] + rb2[i]) + c3 * (ra3[i] + rb3[i])
+            )
+        t += 4
+    while t < num_pairs:
+        coef = folded[t]
+        ra = src[a0 - t : a0 - t + m]
+        rb = src[b0 + t : b0 + t + m]
+        for i in range(m):
+            acc[i] += coef * (ra[i] + rb[i])
+        t += 1
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
