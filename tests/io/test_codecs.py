@@ -179,3 +179,52 @@ def test_gain_db_equals_scaling_and_outputs_are_bit_identical(tmp_path: Path) ->
         assert np.max(np.abs(ya - yb)) < 1e-3, codec  # float rounding of the gain only
     with pytest.raises(ParameterError, match=r"gain_db=100 must be a number in \[-60, 24\]"):
         encode_file(x, tmp_path / "x.mp3", codec="mp3", sample_rate=SAMPLE_RATE, gain_db=100)
+
+
+@pytest.mark.parametrize(("options", "mode", "settings"),
+                         [({}, "CBR", "-b 320"), ({"vbr_quality": 0}, "VBR", "-V 0")])
+def test_mp3_is_lame_cbr_320_or_v0_gapless(tmp_path: Path, options: dict[str, int], mode: str,
+                                           settings: str) -> None:
+    """Whichever LAME encodes: the LAME tag says CBR 320 or V0 and carries the delay and
+    padding (the decoded length is the input's), and every frame of CBR is 320 kbps."""
+    from mutagen.mp3 import MP3
+
+    from burnish.io.codecs import mp3_encoder
+
+    assert mp3_encoder(SAMPLE_RATE) in ("pedalboard", "libmp3lame")
+    x = music_like(duration_s=3.0)
+    path = tmp_path / "x.mp3"
+    encode_file(x, path, codec="mp3", sample_rate=SAMPLE_RATE, **options)
+    info: Any = MP3(path).info
+    assert str(info.bitrate_mode) == f"BitrateMode.{mode}"
+    assert info.encoder_info.startswith("LAME") and info.encoder_settings == settings
+    assert audio_info(path).num_frames == x.shape[1]  # delay and padding removed
+    if mode == "CBR":  # every frame header: MPEG-1 layer III, bitrate index 14 (320 kbps)
+        data = path.read_bytes()
+        pos, count = 0, 0
+        while (pos := data.find(b"\xff", pos)) != -1 and pos + 4 <= len(data):
+            head = int.from_bytes(data[pos:pos + 4], "big")
+            if head >> 21 == 0x7FF and (head >> 17) & 0xF == 0b1101:  # sync, MPEG-1, layer III
+                assert (head >> 12) & 0xF == 14, hex(head)
+                padding = (head >> 9) & 1
+                pos += 144 * 320_000 // SAMPLE_RATE + padding
+                count += 1
+            else:
+                pos += 1
+        assert count >= 3.0 * SAMPLE_RATE / 1152
+
+
+def test_mp3_quiet_input_keeps_no_dc_offset(tmp_path: Path) -> None:
+    """16-bit input to LAME is requantised with TPDF dither, not truncated: a sine of a third of
+    an LSB decodes without the -1/2 LSB offset truncation would leave, and digital silence
+    becomes dither noise of about LSB/2 RMS, not a constant."""
+    sr = SAMPLE_RATE
+    for amplitude_lsb in (0.0, 0.3):
+        x = np.tile(amplitude_lsb / 32768 * np.sin(2 * np.pi * 1000 * np.arange(3 * sr) / sr),
+                    (2, 1))
+        path = tmp_path / "quiet.mp3"
+        encode_file(x, path, codec="mp3", sample_rate=sr)
+        y, _ = decode_file(path)
+        middle = y[:, sr : 2 * sr] * 32768
+        assert abs(float(middle.mean())) < 0.05, amplitude_lsb  # in LSB
+        assert float(middle.std()) < 1.0, amplitude_lsb
