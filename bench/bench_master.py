@@ -90,6 +90,8 @@ def make_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
           EqBandParams(type="high_shelf", frequency_hz=6000.0, gain_db=-4.0))),
         ("ref03 -10 dB, low-passed 4 kHz", "ref03_world_hyperrogue_desert.flac",
          (EqBandParams(type="lowpass", frequency_hz=4000.0, slope_db_per_octave=24),)),
+        ("ref01 -10 dB, LP 4 kHz 12 dB/oct", "ref01_orchestral_wesnoth_breaking_the_chains.flac",
+         (EqBandParams(type="lowpass", frequency_hz=4000.0, slope_db_per_octave=12),)),
     ]
     for i, (label, name, bands) in enumerate(specs):
         ref = corpus_file(name)

@@ -101,7 +101,7 @@ _F_SUM, _F_SUMSQ, _F_PEAK, _F_PREV = 0, 1, 2, 3
 _N_FSTATE = 4
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sample_stats_kernel(
     block: npt.NDArray[np.float64],
     offset: int,
@@ -176,7 +176,7 @@ def _sample_stats_kernel(
         istate[c, _I_CODES] = codes
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _silence_kernel(
     block: npt.NDArray[np.float64],
     offset: int,
@@ -210,7 +210,7 @@ def _silence_kernel(
         state[1] = p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _d4(seg: npt.NDArray[np.float64], c: int, j: int) -> float:  # pragma: no cover - compiled
     """4th difference (1, -4, 6, -4, 1) centred on ``seg[c, j]``."""
     return (
@@ -218,7 +218,7 @@ def _d4(seg: npt.NDArray[np.float64], c: int, j: int) -> float:  # pragma: no co
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _click_scan_kernel(
     seg: npt.NDArray[np.float64],
     seg_start: int,

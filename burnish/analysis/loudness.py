@@ -146,7 +146,7 @@ def _finite(value: float) -> float:
 # the per-sample kernel
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_weighting_kernel(x: np.ndarray, sos: np.ndarray, zi: np.ndarray, y: np.ndarray) -> None:
     """Cascade of biquads (transposed direct form II, as ``scipy.signal.sosfilt``) per channel.
 
@@ -189,7 +189,7 @@ def _k_weighting_kernel(x: np.ndarray, sos: np.ndarray, zi: np.ndarray, y: np.nd
                     zi[s, c, k] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sos_generic(x: np.ndarray, sos: np.ndarray, zi: np.ndarray, y: np.ndarray) -> None:
     """Any number of sections (same arithmetic as :func:`_k_weighting_kernel`)."""
     channels, n = x.shape
@@ -210,7 +210,7 @@ def _sos_generic(x: np.ndarray, sos: np.ndarray, zi: np.ndarray, y: np.ndarray) 
                             zi[s, c, k] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _power_kernel(
     y: np.ndarray,
     weights: np.ndarray,
@@ -282,7 +282,7 @@ def _power_kernel(
     return count
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _stereo_loudness_kernel(
     x: np.ndarray,
     sos: np.ndarray,

@@ -99,7 +99,7 @@ def design_true_peak_filter(oversample: int, *, taps_per_phase: int = DEFAULT_TA
 # kernels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _upsample_kernel(block: np.ndarray, rev: np.ndarray, history: np.ndarray, out: np.ndarray) -> None:
     """Polyphase upsampling. ``rev[p]`` is branch ``p`` reversed (oldest sample first).
 
@@ -125,7 +125,7 @@ def _upsample_kernel(block: np.ndarray, rev: np.ndarray, history: np.ndarray, ou
             history[c, j] = buf[n + j]
 
 
-@njit(cache=True, fastmath={"nnan", "ninf"})
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf"})
 def _absmax(x: np.ndarray) -> np.float32:
     """Largest ``|x|`` of a 1-D float32 array (16 running lanes: the loop vectorises)."""
     n = x.shape[0]
@@ -146,7 +146,7 @@ def _absmax(x: np.ndarray) -> np.float32:
     return m
 
 
-@njit(cache=True, fastmath={"nnan", "ninf"})
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf"})
 def _peak_kernel(
     block: np.ndarray, rev: np.ndarray, history: np.ndarray, peaks: np.ndarray, bound_gain: float
 ) -> None:

@@ -209,15 +209,19 @@ def tonal_correction(
     return np.where(valid, gains, 0.0), dev
 
 
+SIDE_UNDER_MID_DB = 6.0  # reference matching keeps the low end's side this far under its mid
+
+
 def reference_boost_cap_db(centers_hz: Array) -> Array:
     """How much a reference may make burnish boost, per band: little where boosts are risky.
 
-    Sub-bass and the top octave get small boosts (a bad reference must not wreck the mix with
-    +24 dB of sub-bass); the range music lives in may move further, as matching asks.
+    Sub-bass gets small boosts (a bad reference must not wreck the mix with +24 dB of
+    sub-bass) and the top octave moderate ones; the range music lives in may move further, as
+    matching asks.
     """
     f = centers_hz
-    return np.select([f < 28.0, f < 45.0, f < 150.0, f <= 14000.0], [6.0, 9.0, 12.0, 18.0],
-                     default=6.0)
+    return np.select([f < 28.0, f < 45.0, f < 150.0, f <= 14000.0], [6.0, 9.0, 12.0, 24.0],
+                     default=12.0)
 
 
 def reference_correction(
@@ -245,7 +249,14 @@ def reference_correction(
     side_dev = np.where(side_valid, mix_side - ref_side - offset, 0.0)
     cap = reference_boost_cap_db(centers)
     mid_gains = np.clip(-mid_dev, -max_cut_db, cap)
-    side_gains = np.clip(-side_dev, -max_cut_db, cap)
+    # The side may rise further in the low end, as far as the reference asks, while it stays
+    # 6 dB under the (corrected) mid there: side gain never touches the mono sum, and a low end
+    # that stays mostly mid keeps its punch and its correlation well above 0.
+    room = (mix_mid + mid_gains) - mix_side - SIDE_UNDER_MID_DB
+    side_cap = np.where(centers < 150.0, np.clip(room, cap, 18.0), cap)
+    side_gains = np.clip(-side_dev, -max_cut_db, side_cap)
+    # where the side is too faint to compare, it follows the mid (the width stays as it was)
+    side_gains = np.where(valid & ~side_valid, mid_gains, side_gains)
     return mid_gains, side_gains, mid_dev, side_dev
 
 
@@ -323,7 +334,7 @@ def decide(
         n = len(mid_gains)
         centers = centers[:n]
         reason = ("matches the reference's tonal balance (mid) and its width band by band (side),"
-                  " level removed; boosts limited to +6 dB below 28 Hz, +9 dB to 45 Hz, +12 dB to 150 Hz, +18 dB to 14 kHz and +6 dB above, cuts to -18 dB")
+                  " level removed; boosts limited to +6 dB below 28 Hz, +9 dB to 45 Hz, +12 dB to 150 Hz, +24 dB to 14 kHz and +12 dB above (the side may rise further below 150 Hz while it stays 6 dB under the mid), cuts to -18 dB")
     elif curve_db is not None:
         mid_gains, mid_dev = tonal_correction(profile, curve_db, style=settings.style,
                                               intensity=intensity, mastered=mastered)

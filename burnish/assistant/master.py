@@ -8,6 +8,7 @@ original mix, and ``burnish process`` can re-apply any version's chain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -26,6 +27,7 @@ from burnish.assistant.render import RenderResult, render_master
 from burnish.assistant.targets import Target, load_target
 from burnish.assistant.verify import Verification, verify_master
 from burnish.errors import AnalysisError, BurnishError, ParameterError
+from burnish.io.overlap import run_beside
 
 RECORD_FORMAT = "burnish-master"
 RECORD_VERSION = 1
@@ -168,16 +170,14 @@ def master(
     t0 = time.perf_counter()
 
     say("analysing", 0.0)
+    # the references are analysed beside the mix (each analysis is mostly GIL-free kernels)
+    ref_jobs = [run_beside(functools.partial(analyze_for_master, ref)) for ref in job.references]
     analysis, profile = analyze_for_master(mix)
+    refs = [wait()[1] for wait in ref_jobs]
     _check_masterable(profile)
     ref_profile = None
-    ref_summaries = []
-    if job.references:
-        refs = []
-        for ref in job.references:
-            _, p = analyze_for_master(ref)
-            refs.append(p)
-            ref_summaries.append(p.summary())
+    ref_summaries = [p.summary() for p in refs]
+    if refs:
         ref_profile = average_profiles(refs)
     say("analysing", 1.0)
 

@@ -188,6 +188,7 @@ def render_stage(
     """
     from burnish.analysis.loudness import LoudnessMeter
     from burnish.chain import Chain
+    from burnish.io.overlap import OrderedWorker, prefetch
 
     with AudioReader(in_path) as reader:
         info = reader.info
@@ -200,17 +201,23 @@ def render_stage(
         traces = _TraceCollector(out_rate)
         writer = (AudioWriter(out_path, sample_rate=out_rate, num_channels=info.num_channels,
                               bit_depth=bit_depth) if out_path is not None else None)
+        def sink(block: Array) -> None:
+            if meter is not None:
+                meter.update(block)
+            if writer is not None:
+                writer.write(block)
+
         try:
             done = 0
-            for block in run_chain(chain, reader.blocks(BLOCK), num_frames_in=info.num_frames,
-                                   num_frames_out=n_out, on_block=traces):
-                if meter is not None:
-                    meter.update(block)
-                if writer is not None:
-                    writer.write(block)
-                done += block.shape[1]
-                if progress is not None:
-                    progress(done / n_out)
+            # decoding runs ahead, metering and writing one block behind, on a second core
+            with OrderedWorker() as beside:
+                for block in run_chain(chain, prefetch(reader.blocks(BLOCK)),
+                                       num_frames_in=info.num_frames, num_frames_out=n_out,
+                                       on_block=traces):
+                    beside.submit(sink, np.array(block, dtype=np.float64, copy=True))
+                    done += block.shape[1]
+                    if progress is not None:
+                        progress(done / n_out)
         except BaseException:
             if writer is not None:
                 writer.abort()

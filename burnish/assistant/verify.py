@@ -109,10 +109,12 @@ def verify_master(
     the loudness is burnish's measurement of the render, cross-checked by libavfilter's.
     """
     from burnish.io.ffmeter import ffmpeg_ebur128
+    from burnish.io.overlap import run_beside
 
     path = os.fspath(path)
-    ind = ffmpeg_ebur128(path)
+    independent = run_beside(lambda: ffmpeg_ebur128(path))  # libavfilter runs without the GIL
     runs, sample_peak, means, frames, rate, own_true_peak_dbtp = _scan(path)
+    ind = independent()
     with AudioReader(path) as reader:
         depth = reader.info.bit_depth
     checks: list[Check] = []

@@ -7,6 +7,7 @@ side get their own curves, so the same processor also matches stereo width per b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ class MatchEqParams:
 
 @register_processor
 class MatchEq(Processor):
-    """Linear-phase mid/side curve EQ. Latency: one 4096-sample frame plus half the FIR."""
+    """Linear-phase mid/side curve EQ. Latency: one frame (about 3 FIR lengths) plus half the FIR."""
 
     kind = "match_eq"
     params_type = MatchEqParams
@@ -79,7 +80,10 @@ class MatchEq(Processor):
             params.frequencies_hz, side_gains, sample_rate=sample_rate, num_taps=taps
         )
         firs = np.stack([mid, side]) if num_channels == 2 else mid[np.newaxis, :]
-        self._conv = FrameConvolver(firs, frame_samples=4096)
+        # frames of about 3x the FIR's length: the FFT work per output sample is near its
+        # minimum there (4096-sample frames cost 1.6x as much for a 93 ms FIR)
+        frame = max(4096, 1 << int(math.ceil(math.log2(3 * taps))))
+        self._conv = FrameConvolver(firs, frame_samples=frame)
 
     @property
     def latency_samples(self) -> int:
