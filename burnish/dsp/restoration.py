@@ -766,6 +766,10 @@ DENOISE_MIN_FRAMES = 8
 DENOISE_UPWARD_RATIO = 4
 #: ...and at least this far above it (Hz).
 DENOISE_UPWARD_HZ = 4000.0
+#: The cap is this multiple of that lowest estimate: a minimum over many noisy estimates lies
+#: below their mean (0.81x on white noise with a factor of 1), and the cap is only meant to stop
+#: held notes (which raise a bin's estimate many times over).
+DENOISE_UPWARD_TOLERANCE = 1.25
 #: Width of the median across frequency applied to the noise estimate (Hz).
 DENOISE_MEDIAN_HZ = 500.0
 #: The a-posteriori SNR is averaged over this many frames (centred) and bins before the
@@ -775,11 +779,15 @@ DENOISE_SMOOTH_FRAMES = 3
 DENOISE_SMOOTH_BINS = 5
 #: Lowest a-priori SNR (Cappe 1994: limits musical noise).
 DENOISE_XI_MIN = 10.0 ** (-25.0 / 10.0)
-#: The a-priori SNR is multiplied by this before the gain: the MMSE gain (which minimises the
-#: error of noise and music together) would take 1.5-5 dB from quiet music above 8 kHz; a
-#: larger a-priori SNR keeps bins that hold music while noise-only bins (a-priori SNR near
-#: ``DENOISE_XI_MIN``) still reach the floor.
-DENOISE_XI_SCALE = 2.0
+#: The a-priori SNR is multiplied by a factor before the gain: 1 (the MMSE estimate) in the low
+#: and mid range; in the treble (the "air" band, where music is quiet and hiss reduction dulls
+#: it audibly) a larger a-priori SNR keeps bins that hold music while noise-only bins (a-priori
+#: SNR near ``DENOISE_XI_MIN``) still reach the floor. The factor rises log-linearly from
+#: ``DENOISE_XI_SCALE_LOW`` at ``DENOISE_TREBLE_HZ[0]`` to ``DENOISE_XI_SCALE_HIGH`` at
+#: ``DENOISE_TREBLE_HZ[1]``.
+DENOISE_XI_SCALE_LOW = 1.5
+DENOISE_XI_SCALE_HIGH = 3.0
+DENOISE_TREBLE_HZ = (5000.0, 8000.0)
 #: Noise power floor (a tiny absolute level: silence stays silence without dividing by zero).
 DENOISE_FLOOR = 1e-20
 
@@ -839,6 +847,10 @@ class _DenoiseCore:
         self.upward_bins = int(round(DENOISE_UPWARD_HZ * self.frame / sample_rate))
         self.median_bins = max(3, int(round(DENOISE_MEDIAN_HZ * self.frame / sample_rate)) | 1)
         self.floor_gain = db_to_gain(-params.reduction_db)
+        freqs = np.arange(self.bins) * sample_rate / self.frame
+        lo_hz, hi_hz = DENOISE_TREBLE_HZ
+        pos = np.clip((freqs - lo_hz) / (hi_hz - lo_hz), 0.0, 1.0)
+        self.xi_scale = DENOISE_XI_SCALE_LOW * (DENOISE_XI_SCALE_HIGH / DENOISE_XI_SCALE_LOW) ** pos
         if params.noise_profile == "range":
             self.profile_frames = (
                 int(math.floor(params.profile_start_s * sample_rate / self.hop)),
@@ -886,8 +898,9 @@ class _DenoiseCore:
         half = DENOISE_POOL_BINS // 2
         est[..., :half] = est[..., half : half + 1]
         est[..., -half:] = est[..., -half - 1 : -half]
-        est = _min_upwards(_median_across(est, self.median_bins), DENOISE_UPWARD_RATIO,
-                           self.upward_bins)
+        est = _median_across(est, self.median_bins)
+        cap = _min_upwards(est, DENOISE_UPWARD_RATIO, self.upward_bins) * DENOISE_UPWARD_TOLERANCE
+        est = np.minimum(est, cap)
         self.noise = np.maximum(est, DENOISE_FLOOR)
 
     def set_range_profile(self, power_frames: list[Array]) -> None:
@@ -910,7 +923,7 @@ class _DenoiseCore:
         t = (gamma_all[:, :-2] + gamma_all[:, 1:-1] + gamma_all[:, 2:]) / DENOISE_SMOOTH_FRAMES
         smooth = _mean_across(t, DENOISE_SMOOTH_BINS)
         gamma = gamma_all[:, 1:-1]
-        xi = np.maximum(smooth - 1.0, DENOISE_XI_MIN) * DENOISE_XI_SCALE
+        xi = np.maximum(smooth - 1.0, DENOISE_XI_MIN) * self.xi_scale
         ratio = xi / (1.0 + xi)
         v = np.maximum(ratio * gamma, 1e-10)
         g = ratio * np.exp(0.5 * sp_special.exp1(v))
