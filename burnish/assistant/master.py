@@ -170,6 +170,7 @@ def master(
     t0 = time.perf_counter()
 
     say("analysing", 0.0)
+    mix_sha256 = run_beside(functools.partial(sha256_file, mix)) if record is None else None
     # the references are analysed beside the mix (each analysis is mostly GIL-free kernels)
     ref_jobs = [run_beside(functools.partial(analyze_for_master, ref)) for ref in job.references]
     analysis, profile = analyze_for_master(mix)
@@ -241,7 +242,7 @@ def master(
             "burnish_version": __version__,
             "mix": {
                 "path": os.path.abspath(mix),
-                "sha256": sha256_file(mix),
+                "sha256": mix_sha256() if mix_sha256 is not None else sha256_file(mix),
                 "analysis": profile.summary(),
             },
             "references": [
