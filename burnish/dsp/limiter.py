@@ -52,7 +52,7 @@ from burnish.dsp.base import (
     offline,
     register_processor,
 )
-from burnish.dsp.oversample import HalfbandStage, Oversampler, _up2_kernel
+from burnish.dsp.oversample import HalfbandStage, Oversampler, _fir_pairs, _up2_kernel
 from burnish.units import db_to_gain, gain_to_db_array, ms_to_samples
 
 Float64Array = npt.NDArray[np.float64]
@@ -167,26 +167,148 @@ _REFINE_BOUND = 1.13
 
 
 @numba.njit(cache=True, fastmath=True)
-def _abs_kernel(hi: npt.NDArray[np.float32], linked: bool, a: npt.NDArray[np.float32]) -> None:
-    """``a[g, h] = |hi[g, h]|`` per channel, or ``max_c |hi[c, h]|`` into ``a[0]`` when linked."""
-    num_channels = hi.shape[0]
-    n = hi.shape[1]
-    if linked:
-        dst = a[0]
-        src = hi[0]
-        for h in range(n):
-            dst[h] = abs(src[h])
-        for c in range(1, num_channels):
-            src = hi[c]
-            for h in range(n):
-                v = abs(src[h])
-                dst[h] = v if v > dst[h] else dst[h]
-    else:
+def _main_detect_kernel(
+    x: npt.NDArray[np.float32],
+    x_hist: npt.NDArray[np.float32],
+    since: npt.NDArray[np.int64],
+    folded: tuple[npt.NDArray[np.float32], ...],
+    halves: npt.NDArray[np.int64],
+    span: int,
+    level: float,
+    linked: bool,
+    a: npt.NDArray[np.float32],
+    hot: npt.NDArray[np.uint8],
+    prev: Float64Array,
+) -> int:
+    """High-rate magnitudes of ``x`` only where they can matter (the main stage's detection).
+
+    Interval ``i`` (high-rate samples ``factor * i ..``) depends on ``x[i - span .. i]`` and is at
+    most ``G * max |x|`` over them (``G``: the cascade's largest polyphase branch gain, so
+    ``level * G`` is the cold bound of :func:`_gain_kernel`). ``hot[g, i]`` is set when some
+    ``|x|`` of gain channel ``g`` in that window exceeds ``level`` (``since[g]``: intervals since
+    the last such sample, carried between calls). The cascade (``folded``: each stage's doubled
+    odd taps, ``halves``: half lengths) runs on the runs of intervals with a hot interval within
+    one (the refinement reads neighbours), each with just enough context before it that every
+    value is the one the streaming cascade gives, wherever the run starts; ``a`` is 0 elsewhere.
+    When interval 0 is hot, interval -1 (the previous call's last) is computed too and its last
+    two magnitudes go to ``prev`` (the gain kernel's neighbours). ``x_hist`` (channels,
+    ``keep + 1``) holds the previous samples and is updated. Returns the intervals computed.
+    """
+    num_channels = x.shape[0]
+    n = x.shape[1]
+    num_gain = a.shape[0]
+    num_stages = halves.shape[0]
+    factor = 1 << num_stages
+    hist_len = x_hist.shape[1]
+    keep = hist_len - 1
+    lv = np.float32(level)
+    # any_hot[k]: some gain channel's interval k - 1 is hot (k = 0: the previous call's last)
+    any_hot = np.zeros(n + 2, dtype=np.uint8)
+    mag = np.empty(n, dtype=np.float32)
+    for g in range(num_gain):
+        s = since[g]
+        if s <= span:
+            any_hot[0] = 1
+        if linked:
+            for i in range(n):
+                mag[i] = abs(x[0, i])
+            for c in range(1, num_channels):
+                for i in range(n):
+                    v = abs(x[c, i])
+                    mag[i] = v if v > mag[i] else mag[i]
+        else:
+            for i in range(n):
+                mag[i] = abs(x[g, i])
+        hg = hot[g]
+        for i in range(n):
+            s = 0 if mag[i] > lv else s + 1
+            hg[i] = 1 if s <= span else 0
+        since[g] = min(s, span + 1)
+        for i in range(n):
+            any_hot[i + 1] |= hg[i]
+    # comp[k]: interval k - 1 is computed (a hot interval within one of it; -1 only for 0)
+    comp = np.zeros(n + 1, dtype=np.uint8)
+    comp[0] = any_hot[1]
+    for k in range(1, n + 1):
+        comp[k] = any_hot[k - 1] | any_hot[k] | any_hot[k + 1]
+    a[:] = 0.0
+    size = factor * (keep + n + 1)
+    ping = np.empty(size, dtype=np.float32)
+    pong = np.empty(size, dtype=np.float32)
+    acc = np.empty(size, dtype=np.float32)
+    computed = 0
+    j = 0
+    while j <= n:
+        if not comp[j]:
+            j += 1
+            continue
+        j0 = j
+        while True:
+            while j <= n and comp[j]:
+                j += 1
+            # a gap shorter than the context costs less computed than restarted
+            k = j
+            while k <= n and k - j < keep and not comp[k]:
+                k += 1
+            if k <= n and k - j < keep:
+                j = k
+            else:
+                break
+        s0 = j0 - 1  # first interval of the run (-1 .. n - 1)
+        run = j - j0
+        computed += run
         for c in range(num_channels):
-            dst = a[c]
-            src = hi[c]
-            for h in range(n):
-                dst[h] = abs(src[h])
+            g = 0 if linked else c
+            # context and run: x[s0 - keep .. s0 + run)
+            m = keep + run
+            for i in range(m):
+                src_i = s0 - keep + i
+                ping[i] = x[c, src_i] if src_i >= 0 else x_hist[c, hist_len + src_i]
+            src = ping
+            dst = pong
+            for st in range(num_stages):
+                h = halves[st]
+                folded_st = folded[st]
+                last = 2 * folded_st.shape[0] - 1
+                k_out = m - h
+                _fir_pairs(src, h, h - last, folded_st, k_out, acc)
+                center = h // 2
+                for i in range(k_out):
+                    dst[2 * i] = src[h - center + i]
+                    dst[2 * i + 1] = acc[i]
+                m = 2 * k_out
+                src, dst = dst, src
+            first = 0
+            if s0 < 0:
+                first = factor
+                v2 = abs(src[factor - 2])
+                v1 = abs(src[factor - 1])
+                if c == 0 or not linked:
+                    prev[g, 0] = v2
+                    prev[g, 1] = v1
+                else:
+                    prev[g, 0] = max(prev[g, 0], v2)
+                    prev[g, 1] = max(prev[g, 1], v1)
+            dst_row = a[g]
+            off = factor * s0
+            if c == 0 or not linked:
+                for i in range(first, factor * run):
+                    dst_row[off + i] = abs(src[i])
+            else:
+                for i in range(first, factor * run):
+                    v = abs(src[i])
+                    dst_row[off + i] = v if v > dst_row[off + i] else dst_row[off + i]
+    # the last keep + 1 input samples are the next call's context
+    for c in range(num_channels):
+        if n >= hist_len:
+            for i in range(hist_len):
+                x_hist[c, i] = x[c, n - hist_len + i]
+        else:
+            for i in range(hist_len - n):
+                x_hist[c, i] = x_hist[c, i + n]
+            for i in range(n):
+                x_hist[c, hist_len - n + i] = x[c, i]
+    return computed
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -213,10 +335,20 @@ def _gain_kernel(
     box2_sum: Float64Array,
     counters: npt.NDArray[np.int64],
     ones: npt.NDArray[np.int64],
+    hot: npt.NDArray[np.uint8],
+    last_hot: npt.NDArray[np.uint8],
+    cold_peak: float,
     gain: Float64Array,
     peak: Float64Array,
 ) -> None:
     """Gain per base sample from the high-rate magnitudes ``a`` (gain channels, n * factor).
+
+    The refinement runs only on intervals ``i`` with ``hot[g, i]`` or ``hot[g, i - 1]`` (``hot``
+    has one row per gain channel, or one row for all); every other interval's magnitudes are
+    known to be at most ``cold_peak`` (< ceiling / 1.13: the main stage's cascade bound, 0 for
+    the safety stage's skipped intervals) and are not read: ``1.125 * cold_peak`` stands in for
+    their refined peaks (``r = 1`` either way). ``last_hot[g]`` carries ``hot[g, -1]`` between
+    calls; ``a`` must hold exact magnitudes in every interval next to a hot one.
 
     ``peak[g, i]`` receives ``p`` (the detected peak the required gain was computed from; above
     the ceiling exact, below it an upper bound). State arrays are per gain channel (first axis)
@@ -231,7 +363,6 @@ def _gain_kernel(
     w1 = box1.shape[1]
     w2 = box2.shape[1]
     cap = dq_val.shape[1]
-    screen = ceiling / _REFINE_BOUND
     for g in range(num_gain):
         row = a[g]
         r_index = counters[0]
@@ -241,14 +372,23 @@ def _gain_kernel(
         a2 = prev[g, 0]
         a1 = prev[g, 1]
         acc = qacc[g]
+        # per-channel scalars in registers for the loop (stored back below)
+        z_s = adapt[g]
+        e_s = env[g]
+        ones_s = ones[g]
+        head_s = dq_head[g]
+        size_s = dq_size[g]
+        s1_s = box1_sum[g]
+        s2_s = box2_sum[g]
+        hg = min(g, hot.shape[0] - 1)
+        was_hot = last_hot[g]
+        cold_q = 1.125 * cold_peak
         for i in range(n):
             base = i * factor
-            top = a1
-            for k in range(factor):
-                v = row[base + k]
-                if v > top:
-                    top = v
-            if top > screen:
+            h = hot[hg, i]
+            refine = (h | was_hot) != 0
+            was_hot = h
+            if refine:
                 for k in range(factor):
                     a0 = float(row[base + k])
                     # evaluate the previous high-rate sample a1 (neighbours a2, a0)
@@ -266,9 +406,9 @@ def _gain_kernel(
                     a2 = a1
                     a1 = a0
             else:
-                # every refined peak of samples base-1 .. base+factor-2 is <= 1.125 * top,
+                # every refined peak of samples base-1 .. base+factor-2 is <= 1.125 * cold_peak,
                 # below the ceiling: an upper bound stands in for them (r is 1 either way)
-                bound = 1.125 * top
+                bound = cold_q
                 qring[g, pq] = bound if bound > acc else acc
                 pq = (pq + 1) & 3
                 acc = bound
@@ -283,13 +423,13 @@ def _gain_kernel(
             r = 1.0
             if p > ceiling:
                 r = ceiling / p
-            elif ones[g] >= w1 + w2:
+            elif ones_s >= w1 + w2:
                 # at rest: the deque holds one entry (1.0), the envelope and both averages are 1
-                dq_val[g, dq_head[g]] = 1.0
-                dq_idx[g, dq_head[g]] = r_index
-                dq_size[g] = 1
+                dq_val[g, head_s] = 1.0
+                dq_idx[g, head_s] = r_index
+                size_s = 1
                 r_index += 1
-                adapt[g] = a_adapt * adapt[g]
+                z_s = a_adapt * z_s
                 gain[g, i] = 1.0
                 p1 += 1
                 if p1 == w1:
@@ -299,8 +439,8 @@ def _gain_kernel(
                     p2 = 0
                 continue
             # sliding minimum over the look-ahead window (monotonic deque in a ring)
-            head = dq_head[g]
-            size = dq_size[g]
+            head = head_s
+            size = size_s
             # (ring indices wrap by one subtraction: head, size < cap)
             tail = head + size - 1
             if tail >= cap:
@@ -322,36 +462,36 @@ def _gain_kernel(
                     head = 0
                 size -= 1
             m = dq_val[g, head]
-            dq_head[g] = head
-            dq_size[g] = size
+            head_s = head
+            size_s = size
             r_index += 1
             # release
-            e = env[g]
-            z = adapt[g]
+            e = e_s
+            z = z_s
             if m <= e:
                 e = m
             else:
                 aa = a_fast + z * (a_slow - a_fast)
                 e = m + aa * (e - m)
-            env[g] = e
+            e_s = e
             reducing = 1.0 if e < 0.9999 else 0.0
-            adapt[g] = reducing + a_adapt * (z - reducing)
+            z_s = reducing + a_adapt * (z - reducing)
             if e == 1.0:
-                ones[g] += 1
-                if ones[g] == w1:
-                    box1_sum[g] = float(w1)  # box1 holds w1 exact ones
-                elif ones[g] == w1 + w2:
-                    box2_sum[g] = float(w2)  # box2 holds w2 exact ones (b1 was exactly 1)
+                ones_s += 1
+                if ones_s == w1:
+                    s1_s = float(w1)  # box1 holds w1 exact ones
+                elif ones_s == w1 + w2:
+                    s2_s = float(w2)  # box2 holds w2 exact ones (b1 was exactly 1)
             else:
-                ones[g] = 0
+                ones_s = 0
             # two moving averages
-            s1 = box1_sum[g] + e - box1[g, p1]
+            s1 = s1_s + e - box1[g, p1]
             box1[g, p1] = e
-            box1_sum[g] = s1
+            s1_s = s1
             b1 = s1 / w1
-            s2 = box2_sum[g] + b1 - box2[g, p2]
+            s2 = s2_s + b1 - box2[g, p2]
             box2[g, p2] = b1
-            box2_sum[g] = s2
+            s2_s = s2
             gain[g, i] = min(s2 / w2, 1.0)
             p1 += 1
             if p1 == w1:
@@ -362,6 +502,14 @@ def _gain_kernel(
         prev[g, 0] = a2
         prev[g, 1] = a1
         qacc[g] = acc
+        adapt[g] = z_s
+        env[g] = e_s
+        ones[g] = ones_s
+        dq_head[g] = head_s
+        dq_size[g] = size_s
+        box1_sum[g] = s1_s
+        box2_sum[g] = s2_s
+        last_hot[g] = was_hot
         if g == num_gain - 1:
             counters[0] = r_index
             counters[1] = p1
@@ -412,8 +560,11 @@ def _sparse_detect_kernel(
     threshold: float,
     linked: bool,
     a: npt.NDArray[np.float32],
+    flags: npt.NDArray[np.uint8],
 ) -> int:
     """8x magnitudes of ``y`` where the estimate ``est`` says they may matter, zero elsewhere.
+
+    ``flags[0, j]`` is set for the intervals computed (for the gain kernel: the others are 0).
 
     The 8x signal is the three-stage half-band cascade of :mod:`burnish.dsp.oversample`
     (``folded``: each stage's odd taps, doubled; ``halves``: each stage's half length), run on
@@ -453,6 +604,7 @@ def _sparse_detect_kernel(
         if ebuf[e_hi] > threshold:
             last_hot = e_hi
         hot[j] = last_hot >= e_hi - 2 * half_width
+        flags[0, j] = 1 if hot[j] else 0
     hot[n] = False
     num_gain = a.shape[0]
     for g in range(num_gain):
@@ -514,11 +666,38 @@ def _gain_state(d: LimiterDesign, g: int) -> _GainState:
     )  # fmt: skip
 
 
+def cascade_bound(oversampler: Oversampler) -> tuple[float, int]:
+    """``(G, span)`` of an upsampling cascade: every high-rate output of base interval ``i`` is a
+    weighted sum of ``x[i - span .. i]`` whose absolute weights sum to at most ``G`` (the largest
+    over the ``factor`` phases; measured from the float64 impulse response)."""
+    factor = oversampler.factor
+    probe = Oversampler(factor, 1, quality=oversampler.quality)
+    length = 2 * (oversampler.upsample_latency_samples + 8)
+    impulse = np.zeros((1, length))
+    impulse[0, 0] = 1.0
+    h = probe.upsample(impulse)[0]
+    nonzero = np.flatnonzero(h)
+    span = int(nonzero[-1]) // factor
+    gain = max(float(np.abs(h[phase::factor]).sum()) for phase in range(factor))
+    return gain, span
+
+
+#: Headroom on the cascade bound for float32 rounding in the cascade (relative ~1e-6).
+_BOUND_MARGIN = 1.001
+
+
 class _MainStage:
-    """The main look-ahead gain computer: float32 4x/8x detection of the whole input."""
+    """The main look-ahead gain computer: float32 4x/8x detection of the input, computed only
+    where it can matter (see :func:`_main_detect_kernel`)."""
 
     def __init__(
-        self, design: LimiterDesign, factor: int, num_channels: int, num_gain: int
+        self,
+        design: LimiterDesign,
+        factor: int,
+        num_channels: int,
+        num_gain: int,
+        *,
+        estimate_threshold: float,
     ) -> None:
         self.design = design
         self.factor = factor
@@ -527,15 +706,27 @@ class _MainStage:
         self.oversampler = Oversampler(
             factor, num_channels, quality="standard", compute_dtype=np.float32
         )
+        self.folded = tuple(_up_taps32(st) for st in self.oversampler.stages)
+        self.halves = np.array([st.half_length for st in self.oversampler.stages], dtype=np.int64)
+        self.context = sum(int(h) >> s for s, h in enumerate(self.halves))
+        gain, self.span = cascade_bound(self.oversampler)
+        # below this bound an interval can't reach the ceiling (refined peaks <= 9/8 of it) and
+        # its estimate (9/8 of it) stays below the safety stage's screen threshold
+        self.cold_peak = min(design.ceiling_gain, estimate_threshold) / _REFINE_BOUND
+        self.level = self.cold_peak / (gain * _BOUND_MARGIN)
         self.latency = self.oversampler.upsample_latency_samples + design.window_samples + 1
+        self.computed_intervals = 0
         self.reset()
 
     def reset(self) -> None:
-        self.oversampler.reset()
         self.state = _gain_state(self.design, self.num_gain)
+        self.x_hist = np.zeros((self.num_channels, self.context + 1), dtype=np.float32)
+        self.since = np.full(self.num_gain, self.span + 1, dtype=np.int64)
+        self.last_hot = np.zeros(self.num_gain, dtype=np.uint8)
         self.delay = np.zeros((self.num_channels, self.latency))
         # the detected peak, delayed to line up with the output (see ``run``)
         self.peak_delay = np.zeros((self.num_gain, max(1, self.design.window_samples - 1)))
+        self.computed_intervals = 0
 
     def run(self, xs: Float64Array) -> tuple[Float64Array, Float64Array, Float64Array]:
         """Limited block (delayed by ``latency``), its gain, and an estimate of its true peak.
@@ -545,14 +736,19 @@ class _MainStage:
         """
         d = self.design
         n = xs.shape[1]
-        hi = self.oversampler.upsample(xs.astype(np.float32))
-        a = np.empty((self.num_gain, hi.shape[1]), dtype=np.float32)
-        _abs_kernel(hi, self.num_gain == 1, a)
+        a = np.empty((self.num_gain, n * self.factor), dtype=np.float32)
+        hot = np.empty((self.num_gain, n), dtype=np.uint8)
+        prev = self.state[0]
+        self.computed_intervals += _main_detect_kernel(
+            xs.astype(np.float32), self.x_hist, self.since, self.folded, self.halves, self.span,
+            self.level, self.num_gain == 1, a, hot, prev,
+        )  # fmt: skip
         g = np.empty((self.num_gain, n))
         p = np.empty((self.num_gain, n))
         _gain_kernel(
             a, self.factor, d.ceiling_gain, d.window_samples,
-            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g, p,
+            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state,
+            hot, self.last_hot, self.cold_peak, g, p,
         )  # fmt: skip
         y = np.empty_like(xs)
         _delay_apply_kernel(xs, self.delay, g, y)
@@ -588,6 +784,7 @@ class _SafetyStage:
 
     def reset(self) -> None:
         self.state = _gain_state(self.design, self.num_gain)
+        self.last_hot = np.zeros(self.num_gain, dtype=np.uint8)
         self.y_hist = np.zeros((self.num_channels, self.context), dtype=np.float32)
         self.est_hist = np.zeros(self.up_latency + _SCREEN_HALF_WIDTH)
         self.delay = np.zeros((self.num_channels, self.latency))
@@ -597,16 +794,18 @@ class _SafetyStage:
         d = self.design
         n = y1.shape[1]
         a = np.empty((self.num_gain, 8 * n), dtype=np.float32)
+        flags = np.empty((1, n), dtype=np.uint8)
         self.computed_intervals += _sparse_detect_kernel(
             y1.astype(np.float32), self.y_hist, np.ascontiguousarray(est), self.est_hist,
             self.folded, self.halves, self.up_latency, _SCREEN_HALF_WIDTH, self.threshold,
-            self.num_gain == 1, a,
+            self.num_gain == 1, a, flags,
         )  # fmt: skip
         g = np.empty((self.num_gain, n))
         p = np.empty((self.num_gain, n))
         _gain_kernel(
             a, 8, d.ceiling_gain, d.window_samples,
-            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state, g, p,
+            d.release_coef_slow, d.release_coef_fast, d.adapt_coef, *self.state,
+            flags, self.last_hot, 0.0, g, p,
         )  # fmt: skip
         y = np.empty_like(y1)
         _delay_apply_kernel(y1, self.delay, g, y)
@@ -632,9 +831,12 @@ class TruePeakLimiter(Processor):
         super().__init__(params, sample_rate=sample_rate, num_channels=num_channels)
         self.design = design_limiter(params, sample_rate=self.sample_rate)
         num_gain = 1 if (params.stereo_link or self.num_channels == 1) else self.num_channels
-        self._main = _MainStage(self.design, params.oversample, self.num_channels, num_gain)
         self.safety_design = design_safety_stage(params, sample_rate=self.sample_rate)
         self._safety = _SafetyStage(self.safety_design, self.num_channels, num_gain)
+        self._main = _MainStage(
+            self.design, params.oversample, self.num_channels, num_gain,
+            estimate_threshold=self._safety.threshold,
+        )  # fmt: skip
         self._latency = self._main.latency + self._safety.latency
         self._last_gain: Float64Array = np.ones((self.num_channels, 0))
         self.reset()

@@ -211,6 +211,52 @@ def _down2_kernel(
             dst[i] = acc[i] + 0.5 * row[history + 2 * i - half]
 
 
+@numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _fir_pairs(
+    src: npt.NDArray[np.float32],
+    a0: int,
+    b0: int,
+    folded: npt.NDArray[np.float32],
+    m: int,
+    acc: npt.NDArray[np.float32],
+) -> None:
+    """``acc[i] = sum_t folded[t] * (src[a0 - t + i] + src[b0 + t + i])`` for ``i < m``.
+
+    Four tap pairs per pass over ``acc`` (one accumulator load and store per four pairs instead
+    of per pair); the order of the sums is fixed per output, whatever ``m`` (streaming stays
+    bit-exact).
+    """
+    num_pairs = folded.shape[0]
+    for i in range(m):
+        acc[i] = 0.0
+    t = 0
+    while t + 4 <= num_pairs:
+        c0 = folded[t]
+        c1 = folded[t + 1]
+        c2 = folded[t + 2]
+        c3 = folded[t + 3]
+        ra0 = src[a0 - t : a0 - t + m]
+        ra1 = src[a0 - t - 1 : a0 - t - 1 + m]
+        ra2 = src[a0 - t - 2 : a0 - t - 2 + m]
+        ra3 = src[a0 - t - 3 : a0 - t - 3 + m]
+        rb0 = src[b0 + t : b0 + t + m]
+        rb1 = src[b0 + t + 1 : b0 + t + 1 + m]
+        rb2 = src[b0 + t + 2 : b0 + t + 2 + m]
+        rb3 = src[b0 + t + 3 : b0 + t + 3 + m]
+        for i in range(m):
+            acc[i] += (c0 * (ra0[i] + rb0[i]) + c1 * (ra1[i] + rb1[i])) + (
+                c2 * (ra2[i] + rb2[i]) + c3 * (ra3[i] + rb3[i])
+            )
+        t += 4
+    while t < num_pairs:
+        coef = folded[t]
+        ra = src[a0 - t : a0 - t + m]
+        rb = src[b0 + t : b0 + t + m]
+        for i in range(m):
+            acc[i] += coef * (ra[i] + rb[i])
+        t += 1
+
+
 class Oversampler:
     """Streaming up/down-sampler by ``factor`` (2, 4, 8) for ``num_channels`` channels.
 

@@ -288,3 +288,30 @@ def test_safety_screen_changes_nothing(monkeypatch: pytest.MonkeyPatch, ceiling_
     full = TruePeakLimiter(params, sample_rate=sample_rate, num_channels=2)
     np.testing.assert_array_equal(process_offline(full, x), y)
     assert computed < full._safety.computed_intervals, "the screen skips some of the 8x work"
+
+
+# --------------------------------------------------------------------------------------------
+# the main stage's detection runs only where the cascade bound can reach the ceiling
+
+
+@pytest.mark.parametrize("oversample", [4, 8])
+@pytest.mark.parametrize("stereo_link", [True, False])
+def test_main_stage_skip_changes_nothing(oversample: int, stereo_link: bool) -> None:
+    # quiet noise with loud bursts at many offsets (hot/cold transitions on every block edge);
+    # with the skip level at 0 every interval is computed: the output must be the same bits
+    sample_rate = 44100
+    rng = np.random.default_rng(5)
+    x = 0.02 * rng.standard_normal((2, sample_rate // 2))
+    for k, start in enumerate(range(300, x.shape[1] - 600, 1999)):
+        x[k % 2, start : start + 40 + k % 7] += 0.9 * np.sin(0.3 * np.arange(40 + k % 7) + k)
+    params = LimiterParams(ceiling_dbtp=-1.0, input_gain_db=3.0, oversample=oversample, stereo_link=stereo_link)
+    skipping = TruePeakLimiter(params, sample_rate=sample_rate, num_channels=2)
+    whole = skipping.process(x)
+    assert 0 < skipping._main.computed_intervals < 0.8 * x.shape[1], "the skip leaves out quiet intervals"
+    full = TruePeakLimiter(params, sample_rate=sample_rate, num_channels=2)
+    full._main.level = 0.0
+    np.testing.assert_array_equal(full.process(x), whole)
+    for block in (1, 64, 511, 4096):
+        skipping.reset()
+        parts = [skipping.process(x[:, i : i + block]) for i in range(0, x.shape[1], block)]
+        np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole, err_msg=f"block {block}")
