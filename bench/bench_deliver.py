@@ -4,11 +4,15 @@ Builds a 4-minute 44.1 kHz 24-bit master by looping the corpus mixes through the
 limiter (+8 dB into a -1 dBTP ceiling, like a streaming master) and a minimal master record
 beside it, then times ``deliver()`` for every destination in a child process (so its peak
 memory is its own). Prints per deliverable the wall time (probe + encode/render + decode +
-both meters + retries + tags) and the CPU time of the worker that made it, then the total wall
+meter + retries + tags) and the CPU time of the worker that made it, then the total wall
 and CPU time (all processes) and the peak resident memory. Target: under 5 s of processing
 beyond the master itself.
 
     .venv/bin/python bench/bench_deliver.py [--destinations LIST] [--keep DIR] [--workers N]
+                                            [--independent-meter]
+
+``--independent-meter`` adds libavfilter's ebur128 on every decoded lossy file (off by default,
+as in ``deliver()``).
 """
 
 from __future__ import annotations
@@ -75,7 +79,8 @@ def build_master(folder: Path) -> Path:
     return path
 
 
-def child(record: str, destinations: str, out_dir: str, workers: str = "0") -> None:
+def child(record: str, destinations: str, out_dir: str, workers: str = "0",
+          independent: str = "0") -> None:
     """Run in a separate process: import, warm up numba, then time deliver()."""
     t_import = time.perf_counter()
     from burnish.analysis.loudness import warmup as warm_meter
@@ -88,6 +93,7 @@ def child(record: str, destinations: str, out_dir: str, workers: str = "0") -> N
     t0 = time.perf_counter()
     cpu0 = _cpu_s()
     results = deliver(record, destinations, out_dir=out_dir, workers=int(workers) or None,
+                      independent_meter=independent == "1",
                       metadata=Metadata(title="Bench", artist="burnish", isrc="GBAAA2600001"))
     total = time.perf_counter() - t0
     cpu = _cpu_s() - cpu0
@@ -117,7 +123,10 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep the files")
     parser.add_argument("--workers", type=int, default=0,
                         help="worker processes (default: one per core)")
-    parser.add_argument("--child", nargs=4, metavar=("RECORD", "LIST", "OUT", "WORKERS"),
+    parser.add_argument("--independent-meter", action="store_true",
+                        help="measure lossy files with libavfilter's ebur128 too")
+    parser.add_argument("--child", nargs=5,
+                        metavar=("RECORD", "LIST", "OUT", "WORKERS", "INDEPENDENT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -133,7 +142,7 @@ def main() -> None:
             print(f"built a {DURATION_S / 60:.0f}-minute master in {time.perf_counter() - t:.1f} s")
         proc = subprocess.run(
             [sys.executable, __file__, "--child", str(record), args.destinations,
-             str(folder / "delivery"), str(args.workers)],
+             str(folder / "delivery"), str(args.workers), "1" if args.independent_meter else "0"],
             cwd=REPO, check=False,
         )
         if proc.returncode:
