@@ -58,6 +58,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--ceiling", type=float, metavar="DBTP",
                    help="true-peak ceiling of every deliverable (default: the master's; lossy:"
                    " the version's target)")
+    p.add_argument("--independent-meter", action="store_true",
+                   help="also measure every lossy file with libavfilter's ebur128 and keep the"
+                   " worse true peak (slower; burnish's own meter, tested against ffmpeg, decides"
+                   " by default)")
     for flag, field, kind, text in _TAG_FLAGS:
         p.add_argument(flag, dest=f"tag_{field}", type=kind, metavar="VALUE" if kind is str else "N",
                        help=text + " (overrides --release)")
@@ -116,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         results = deliver(args.master, args.deliver, out_dir=out_dir, metadata=metadata,
                           version=args.master_version, ceiling_dbtp=args.ceiling,
-                          progress=progress)
+                          progress=progress, independent_meter=args.independent_meter)
     finally:
         if show:
             print("\r\033[K", end="", file=sys.stderr, flush=True)

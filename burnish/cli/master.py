@@ -55,6 +55,8 @@ def add_parser(sub: Any) -> None:
                    help="then make these deliverables from the first version (see burnish"
                    " deliver), e.g. streaming,cd,mp3,aac,opus,hires")
     p.add_argument("--release", metavar="TOML", help="release metadata for --deliver")
+    p.add_argument("--independent-meter", action="store_true",
+                   help="with --deliver: also check every lossy file with libavfilter's ebur128")
     p.set_defaults(run=run)
 
 
@@ -175,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
             from burnish.delivery.deliver import deliver
 
             delivered = deliver(record_path_for(jobs[0].mix_path, args.out_dir), args.deliver,
-                                out_dir=os.path.join(args.out_dir, "delivery"), metadata=metadata)
+                                out_dir=os.path.join(args.out_dir, "delivery"), metadata=metadata,
+                                independent_meter=args.independent_meter)
             print_table(delivered, sys.stdout)
             ok = ok and all(r.passed for r in delivered)
         return 0 if ok else 5
