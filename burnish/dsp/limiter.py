@@ -189,7 +189,7 @@ def _main_detect_kernel(
     the last such sample, carried between calls). The cascade (``folded``: each stage's doubled
     odd taps, ``halves``: half lengths) runs on the runs of intervals with a hot interval within
     one (the refinement reads neighbours), each with just enough context before it that every
-    value is the one the streaming cascade gives, wherever the run starts; ``a`` is 0 elsewhere.
+    value is the one the streaming cascade gives, wherever the run starts; ``a`` elsewhere is not written (the last interval is 0).
     When interval 0 is hot, interval -1 (the previous call's last) is computed too and its last
     two magnitudes go to ``prev`` (the gain kernel's neighbours). ``x_hist`` (channels,
     ``keep + 1``) holds the previous samples and is updated. Returns the intervals computed.
@@ -231,7 +231,12 @@ def _main_detect_kernel(
     comp[0] = any_hot[1]
     for k in range(1, n + 1):
         comp[k] = any_hot[k - 1] | any_hot[k] | any_hot[k + 1]
-    a[:] = 0.0
+    # the gain kernel reads a skipped interval only when it is the last (the others next to a
+    # hot interval are computed)
+    if not comp[n]:
+        for g in range(num_gain):
+            for h in range(factor * (n - 1), factor * n):
+                a[g, h] = 0.0
     size = factor * (keep + n + 1)
     ping = np.empty(size, dtype=np.float32)
     pong = np.empty(size, dtype=np.float32)
@@ -412,8 +417,14 @@ def _gain_kernel(
                 qring[g, pq] = bound if bound > acc else acc
                 pq = (pq + 1) & 3
                 acc = bound
-                a2 = float(row[base + factor - 2]) if factor > 1 else a1
-                a1 = float(row[base + factor - 1])
+                # the neighbours matter only if the next interval refines (then this one is
+                # exact) or for the next call (the last interval)
+                if i == n - 1 or hot[hg, i + 1]:
+                    a2 = float(row[base + factor - 2]) if factor > 1 else a1
+                    a1 = float(row[base + factor - 1])
+                else:
+                    a2 = 0.0
+                    a1 = 0.0
             # a new q value arrived: p = max over the last four
             p = qring[g, 0]
             for j in range(1, 4):
@@ -607,9 +618,13 @@ def _sparse_detect_kernel(
         flags[0, j] = 1 if hot[j] else 0
     hot[n] = False
     num_gain = a.shape[0]
-    for g in range(num_gain):
-        for h in range(8 * n):
-            a[g, h] = 0.0
+    # computed intervals (a maximum over channels below) and the skipped ones the gain kernel
+    # may read (next to a computed one, the first and the last) start at 0
+    for j in range(n):
+        if hot[j] or j == 0 or j == n - 1 or hot[j + 1] or hot[j - 1]:
+            for g in range(num_gain):
+                for h in range(8 * j, 8 * j + 8):
+                    a[g, h] = 0.0
     seg = np.empty((1, keep + n), dtype=np.float32)
     u1 = np.empty((1, 2 * (keep - h1 + n)), dtype=np.float32)
     u2 = np.empty((1, 2 * u1.shape[1]), dtype=np.float32)
