@@ -1,7 +1,11 @@
 """``burnish repair IN OUT``: declick, declip, denoise and dehum a file, streaming.
 
 ``--auto`` runs the analysis first and turns on the repairs its issues call for (clicks,
-clipping, noise), printing what it enables and why. The output is written atomically through a
+clipping, noise, and mains hum when :func:`~burnish.analysis.hum.detect_mains_hum` is confident),
+printing what it enables and why. ``--dehum`` without ``--mains-hz`` runs the hum detector on the
+whole input first and gives the dehum processor the frequency it found; when it finds none, dehum
+is skipped with a one-line note, and if dehum was the only repair asked for, nothing is written
+and the command fails (exit 2) saying why, so that scripts don't mistake a copy for a repair. The output is written atomically through a
 :class:`~burnish.chain.Chain` (latency compensated, same length as the input).
 """
 
@@ -49,6 +53,37 @@ def plan_from_issues(issues: list[Any]) -> list[tuple[str, dict[str, Any], str]]
     return plan
 
 
+def _plan_dehum(
+    plan: list[tuple[str, dict[str, Any], str]], args: argparse.Namespace
+) -> tuple[list[tuple[str, dict[str, Any], str]], str]:
+    """Add dehum to ``plan`` as asked: a forced ``--mains-hz`` as is; otherwise (``--dehum`` or
+    ``--auto``) only when the whole-file detector finds hum (``--auto``: with high confidence).
+    Returns the plan and a one-line note when dehum was asked for but skipped."""
+    if args.dehum and args.mains_hz:
+        return plan + [("dehum", {"mains_hz": float(args.mains_hz)},
+                        f"asked for (--dehum --mains-hz {args.mains_hz:g})")], ""
+    from burnish.analysis.hum import detect_mains_hum
+
+    hum = detect_mains_hum(args.input)
+    if args.dehum:
+        if not hum.found:
+            return plan, f"dehum skipped: no mains hum found ({hum.reason})"
+        return plan + [("dehum", _dehum_params(hum), f"asked for (--dehum); found {hum.reason}")], ""
+    if hum.found and hum.confidence >= 0.75:
+        return plan + [("dehum", _dehum_params(hum), f"found {hum.reason}")], ""
+    return plan, ""
+
+
+def _dehum_params(hum: Any) -> dict[str, Any]:
+    """Dehum at the found mains frequency. A fundamental within 0.03 Hz of nominal (the
+    detector's precision) is removed at exactly nominal (``max_drift_hz=0``: the processor is then
+    linear and leaves the music untouched by frequency tracking); a drifting one is tracked within
+    its measured offset + 0.1 Hz."""
+    offset = abs(hum.fundamental_hz - hum.mains_hz)
+    drift = 0.0 if offset <= 0.03 else round(min(0.5, offset + 0.1), 2)
+    return {"mains_hz": hum.mains_hz, "max_drift_hz": drift}
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the chain, stream the file, report."""
     from burnish.chain import process_file
@@ -66,8 +101,13 @@ def run(args: argparse.Namespace) -> int:
     if args.denoise is not None:
         plan = [p for p in plan if p[0] != "denoise"]
         plan.append(("denoise", {"reduction_db": float(args.denoise)}, "asked for (--denoise)"))
-    if args.dehum:
-        plan.append(("dehum", {"mains_hz": float(args.mains_hz)}, "asked for (--dehum)"))
+    notes: list[str] = []
+    if args.dehum or args.auto:
+        plan, note = _plan_dehum(plan, args)
+        if note:
+            notes.append(note)
+    if not plan and args.dehum:
+        raise ParameterError(notes[0].removeprefix("dehum skipped: ") + "; nothing written")
     if not plan:
         raise ParameterError(
             "nothing to repair: give --declick, --declip, --denoise DB, --dehum or --auto"
@@ -80,9 +120,12 @@ def run(args: argparse.Namespace) -> int:
              "processors": [{"type": k, "params": prm} for k, prm, _ in plan]}
     summary = process_file(args.input, args.output, chain, bit_depth=args.bit_depth)
     summary["repairs"] = [{"kind": k, "params": prm, "reason": why} for k, prm, why in plan]
+    summary["notes"] = notes
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        for note in notes:
+            print(note)
         for k, _, why in plan:
             print(f"{k}: {why}")
         print(f"{summary['output']}: {summary['output_frames']} frames written")
