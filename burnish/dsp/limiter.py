@@ -168,7 +168,7 @@ _REFINE_BOUND = 1.13
 
 @numba.njit(cache=True, fastmath=True)
 def _main_detect_kernel(
-    x: npt.NDArray[np.float32],
+    x: Float64Array,
     x_hist: npt.NDArray[np.float32],
     since: npt.NDArray[np.int64],
     folded: tuple[npt.NDArray[np.float32], ...],
@@ -181,6 +181,8 @@ def _main_detect_kernel(
     prev: Float64Array,
 ) -> int:
     """High-rate magnitudes of ``x`` only where they can matter (the main stage's detection).
+
+    ``x`` is float64; the cascade runs on its float32 values (as the streaming cascade would).
 
     Interval ``i`` (high-rate samples ``factor * i ..``) depends on ``x[i - span .. i]`` and is at
     most ``G * max |x|`` over them (``G``: the cascade's largest polyphase branch gain, so
@@ -201,7 +203,6 @@ def _main_detect_kernel(
     factor = 1 << num_stages
     hist_len = x_hist.shape[1]
     keep = hist_len - 1
-    lv = np.float32(level)
     # any_hot[k]: some gain channel's interval k - 1 is hot (k = 0: the previous call's last)
     any_hot = np.zeros(n + 2, dtype=np.uint8)
     mag = np.empty(n, dtype=np.float32)
@@ -211,17 +212,17 @@ def _main_detect_kernel(
             any_hot[0] = 1
         if linked:
             for i in range(n):
-                mag[i] = abs(x[0, i])
+                mag[i] = abs(np.float32(x[0, i]))
             for c in range(1, num_channels):
                 for i in range(n):
-                    v = abs(x[c, i])
+                    v = abs(np.float32(x[c, i]))
                     mag[i] = v if v > mag[i] else mag[i]
         else:
             for i in range(n):
-                mag[i] = abs(x[g, i])
+                mag[i] = abs(np.float32(x[g, i]))
         hg = hot[g]
         for i in range(n):
-            s = 0 if mag[i] > lv else s + 1
+            s = 0 if mag[i] > level else s + 1
             hg[i] = 1 if s <= span else 0
         since[g] = min(s, span + 1)
         for i in range(n):
@@ -268,7 +269,7 @@ def _main_detect_kernel(
             m = keep + run
             for i in range(m):
                 src_i = s0 - keep + i
-                ping[i] = x[c, src_i] if src_i >= 0 else x_hist[c, hist_len + src_i]
+                ping[i] = np.float32(x[c, src_i]) if src_i >= 0 else x_hist[c, hist_len + src_i]
             src = ping
             dst = pong
             for st in range(num_stages):
@@ -307,12 +308,12 @@ def _main_detect_kernel(
     for c in range(num_channels):
         if n >= hist_len:
             for i in range(hist_len):
-                x_hist[c, i] = x[c, n - hist_len + i]
+                x_hist[c, i] = np.float32(x[c, n - hist_len + i])
         else:
             for i in range(hist_len - n):
                 x_hist[c, i] = x_hist[c, i + n]
             for i in range(n):
-                x_hist[c, hist_len - n + i] = x[c, i]
+                x_hist[c, hist_len - n + i] = np.float32(x[c, i])
     return computed
 
 
@@ -560,7 +561,7 @@ def _delay_apply_kernel(
 
 @numba.njit(cache=True, fastmath=True)
 def _sparse_detect_kernel(
-    y: npt.NDArray[np.float32],
+    y: Float64Array,
     y_hist: npt.NDArray[np.float32],
     est: Float64Array,
     est_hist: Float64Array,
@@ -573,7 +574,8 @@ def _sparse_detect_kernel(
     a: npt.NDArray[np.float32],
     flags: npt.NDArray[np.uint8],
 ) -> int:
-    """8x magnitudes of ``y`` where the estimate ``est`` says they may matter, zero elsewhere.
+    """8x magnitudes of ``y`` (float64, cast to float32) where the estimate ``est`` says they
+    may matter; zero next to them, the other entries of ``a`` are not written.
 
     ``flags[0, j]`` is set for the intervals computed (for the gain kernel: the others are 0).
 
@@ -597,7 +599,7 @@ def _sparse_detect_kernel(
         for j in range(keep):
             buf[c, j] = y_hist[c, j]
         for j in range(n):
-            buf[c, keep + j] = y[c, j]
+            buf[c, keep + j] = np.float32(y[c, j])
     ebuf = np.empty(e_len + n)
     for j in range(e_len):
         ebuf[j] = est_hist[j]
@@ -755,7 +757,7 @@ class _MainStage:
         hot = np.empty((self.num_gain, n), dtype=np.uint8)
         prev = self.state[0]
         self.computed_intervals += _main_detect_kernel(
-            xs.astype(np.float32), self.x_hist, self.since, self.folded, self.halves, self.span,
+            xs, self.x_hist, self.since, self.folded, self.halves, self.span,
             self.level, self.num_gain == 1, a, hot, prev,
         )  # fmt: skip
         g = np.empty((self.num_gain, n))
@@ -811,7 +813,7 @@ class _SafetyStage:
         a = np.empty((self.num_gain, 8 * n), dtype=np.float32)
         flags = np.empty((1, n), dtype=np.uint8)
         self.computed_intervals += _sparse_detect_kernel(
-            y1.astype(np.float32), self.y_hist, np.ascontiguousarray(est), self.est_hist,
+            y1, self.y_hist, np.ascontiguousarray(est), self.est_hist,
             self.folded, self.halves, self.up_latency, _SCREEN_HALF_WIDTH, self.threshold,
             self.num_gain == 1, a, flags,
         )  # fmt: skip
@@ -876,7 +878,9 @@ class TruePeakLimiter(Processor):
         gains = np.empty((self._main.num_gain, n))
         for start in range(0, n, _CHUNK_SAMPLES):
             stop = min(n, start + _CHUNK_SAMPLES)
-            xs = x[:, start:stop].astype(np.float64) * self.design.input_gain
+            xs = x[:, start:stop].astype(np.float64)
+            if self.design.input_gain != 1.0:
+                xs *= self.design.input_gain
             y1, g1, est = self._main.run(xs)
             y2, g2 = self._safety.run(y1, est)
             out[:, start:stop] = y2
