@@ -20,7 +20,9 @@ Methods (docs/restoration.md has the details, citations and measured results):
   oversampled DFT, reliable samples kept, clipped ones beyond the clip level with their sign.
   The output is scaled by ``-headroom_db``.
 - ``denoise``: STFT (sqrt-Hann, 75 % overlap) with the MMSE log-spectral amplitude gain
-  (Ephraim & Malah 1985), decision-directed a-priori SNR, gain floored at ``-reduction_db``;
+  (Ephraim & Malah 1985), a-priori SNR from the locally averaged a-posteriori SNR, raised in
+  the treble where the band's music is thin (treble protection), gain floored at
+  ``-reduction_db``;
   the noise power spectrum comes from minimum statistics (Martin 2001) smoothed across frequency,
   or from a given time range.
 - ``dehum``: mains hum is estimated as sinusoids at the harmonics of 50 or 60 Hz (detected
