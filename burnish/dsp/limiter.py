@@ -63,8 +63,9 @@ SAFETY_MARGIN_DB: dict[int, float] = {4: 0.1, 8: 0.05}
 #: Margin of the final safety stage (8x detection of the output): meter differences only.
 FINAL_MARGIN_DB = 0.02
 
-#: Base-rate samples processed per internal chunk (bounds memory of the high-rate signal).
-_CHUNK_SAMPLES = 16384
+#: Base-rate samples processed per internal chunk (bounds memory of the high-rate signal: the
+#: detection touches only the intervals it computes, so a chain block is one chunk).
+_CHUNK_SAMPLES = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -874,21 +875,31 @@ class TruePeakLimiter(Processor):
     def _process_unchecked(self, x: AudioArray) -> AudioArray:
         """:meth:`process` for a block that already meets the contract (from a chain)."""
         n = x.shape[1]
+        if n == 0:
+            self._last_gain = np.ones((self.num_channels, 0))
+            return x.copy()
+        if n <= _CHUNK_SAMPLES:  # one chunk: no copies into the outputs
+            y2, g = self._run_chunk(x)
+            self._last_gain = np.broadcast_to(g, (self.num_channels, n))
+            return y2 if y2.dtype == x.dtype else y2.astype(x.dtype)
         out = np.empty_like(x)
         gains = np.empty((self._main.num_gain, n))
         for start in range(0, n, _CHUNK_SAMPLES):
             stop = min(n, start + _CHUNK_SAMPLES)
-            xs = x[:, start:stop].astype(np.float64)
-            if self.design.input_gain != 1.0:
-                xs *= self.design.input_gain
-            y1, g1, est = self._main.run(xs)
-            y2, g2 = self._safety.run(y1, est)
-            out[:, start:stop] = y2
-            g = np.empty_like(g2)
-            _delay_apply_kernel(g1, self._gain_delay, g2, g)
-            gains[:, start:stop] = g
+            out[:, start:stop], gains[:, start:stop] = self._run_chunk(x[:, start:stop])
         self._last_gain = np.broadcast_to(gains, (self.num_channels, n))
         return out
+
+    def _run_chunk(self, x: AudioArray) -> tuple[Float64Array, Float64Array]:
+        """Both stages on one chunk: the output (float64) and the combined gain."""
+        xs = np.ascontiguousarray(x, dtype=np.float64)  # the stages only read it
+        if self.design.input_gain != 1.0:
+            xs = xs * self.design.input_gain
+        y1, g1, est = self._main.run(xs)
+        y2, g2 = self._safety.run(y1, est)
+        g = np.empty_like(g2)
+        _delay_apply_kernel(g1, self._gain_delay, g2, g)
+        return y2, g
 
     def gain_reduction_db(self) -> Float64Array:
         """Gain reduction (positive dB) per channel and output sample of the last ``process``."""
