@@ -595,12 +595,6 @@ def _sparse_detect_kernel(
     f1, f2, f3 = folded
     keep = y_hist.shape[1]  # h1 + h2 // 2 + h3 // 4 base samples of context
     e_len = est_hist.shape[0]
-    buf = np.empty((num_channels, keep + n), dtype=np.float32)
-    for c in range(num_channels):
-        for j in range(keep):
-            buf[c, j] = y_hist[c, j]
-        for j in range(n):
-            buf[c, keep + j] = np.float32(y[c, j])
     ebuf = np.empty(e_len + n)
     for j in range(e_len):
         ebuf[j] = est_hist[j]
@@ -628,6 +622,30 @@ def _sparse_detect_kernel(
             for g in range(num_gain):
                 for h in range(8 * j, 8 * j + 8):
                     a[g, h] = 0.0
+    for j in range(e_len):
+        est_hist[j] = ebuf[n + j]
+    any_hot = False
+    for j in range(n):
+        if hot[j]:
+            any_hot = True
+            break
+    if not any_hot:  # nothing to compute (most blocks): only the context moves on
+        for c in range(num_channels):
+            if n >= keep:
+                for j in range(keep):
+                    y_hist[c, j] = np.float32(y[c, n - keep + j])
+            else:
+                for j in range(keep - n):
+                    y_hist[c, j] = y_hist[c, j + n]
+                for j in range(n):
+                    y_hist[c, keep - n + j] = np.float32(y[c, j])
+        return 0
+    buf = np.empty((num_channels, keep + n), dtype=np.float32)
+    for c in range(num_channels):
+        for j in range(keep):
+            buf[c, j] = y_hist[c, j]
+        for j in range(n):
+            buf[c, keep + j] = np.float32(y[c, j])
     seg = np.empty((1, keep + n), dtype=np.float32)
     u1 = np.empty((1, 2 * (keep - h1 + n)), dtype=np.float32)
     u2 = np.empty((1, 2 * u1.shape[1]), dtype=np.float32)
@@ -664,8 +682,6 @@ def _sparse_detect_kernel(
     for c in range(num_channels):
         for j in range(keep):
             y_hist[c, j] = buf[c, n + j]
-    for j in range(e_len):
-        est_hist[j] = ebuf[n + j]
     return computed
 
 
