@@ -390,9 +390,47 @@ def _gain_kernel(
         hg = min(g, hot.shape[0] - 1)
         was_hot = last_hot[g]
         cold_q = 1.125 * cold_peak
-        for i in range(n):
+        i = -1
+        while i + 1 < n:
+            i += 1
             base = i * factor
             h = hot[hg, i]
+            if (
+                (h | was_hot) == 0
+                and ones_s >= w1 + w2
+                and acc == cold_q
+                and qring[g, 0] == cold_q
+                and qring[g, 1] == cold_q
+                and qring[g, 2] == cold_q
+                and qring[g, 3] == cold_q
+            ):
+                # a run of cold intervals at rest: every push is cold_q, so p = cold_q < ceiling,
+                # r = 1 and the at-rest path below would give gain 1; the same updates, with the
+                # deque entry and the ring positions written once for the run
+                j = i
+                while j < n and hot[hg, j] == 0:
+                    peak[g, j] = cold_q
+                    gain[g, j] = 1.0
+                    z_s = a_adapt * z_s
+                    j += 1
+                run = j - i
+                i = j - 1
+                r_index += run
+                dq_val[g, head_s] = 1.0
+                dq_idx[g, head_s] = r_index - 1
+                size_s = 1
+                p1 = (p1 + run) % w1
+                p2 = (p2 + run) % w2
+                pq = (pq + run) & 3
+                was_hot = 0
+                base = i * factor
+                if i == n - 1 or hot[hg, i + 1]:
+                    a2 = float(row[base + factor - 2])
+                    a1 = float(row[base + factor - 1])
+                else:
+                    a2 = 0.0
+                    a1 = 0.0
+                continue
             refine = (h | was_hot) != 0
             was_hot = h
             if refine:
