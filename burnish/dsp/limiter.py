@@ -63,9 +63,10 @@ SAFETY_MARGIN_DB: dict[int, float] = {4: 0.1, 8: 0.05}
 #: Margin of the final safety stage (8x detection of the output): meter differences only.
 FINAL_MARGIN_DB = 0.02
 
-#: Base-rate samples processed per internal chunk (bounds memory of the high-rate signal: the
-#: detection touches only the intervals it computes, so a chain block is one chunk).
-_CHUNK_SAMPLES = 65536
+#: Base-rate samples processed per internal chunk: bounds the memory of the high-rate signal and
+#: keeps the detection buffers in L2 (in-process on 4 minutes: 8192 ~25 % faster than 16384 and
+#: ~40 % faster than 65536, quiet or driven +12 dB; 2048-4096 no better).
+_CHUNK_SAMPLES = 8192
 
 
 @dataclass(frozen=True, slots=True)
