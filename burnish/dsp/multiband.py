@@ -390,14 +390,16 @@ def _crossover_mono(
 def _bands_power(
     bands: npt.NDArray[np.float64], power: npt.NDArray[np.float64]
 ) -> None:  # pragma: no cover - compiled
-    """Linked peak detector of every band: ``max(max_c x[k, c]**2, floor)`` into (bands, n)."""
+    """Linked peak detector of every band: ``max(max_c x[k, c]**2, floor)`` into (bands, n).
+
+    The floor is taken with the first channel (a maximum: the same value, one pass less)."""
     nb, num_ch, n = bands.shape
     for k in range(nb):
         dst = power[k]
         src = bands[k, 0]
         for i in range(n):
             v = src[i]
-            dst[i] = v * v
+            dst[i] = max(v * v, _POWER_FLOOR)
         for c in range(1, num_ch):
             src = bands[k, c]
             for i in range(n):
@@ -405,8 +407,6 @@ def _bands_power(
                 p = v * v
                 if p > dst[i]:
                     dst[i] = p
-        for i in range(n):
-            dst[i] = max(dst[i], _POWER_FLOOR)
 
 
 @njit(cache=True, inline="always")
@@ -447,12 +447,19 @@ def _smooth_step(
 
 @njit(cache=True)
 def _bands_smoothing(
-    level_db: npt.NDArray[np.float64],
+    level_log: npt.NDArray[np.float64],
     settings: npt.NDArray[np.float64],
     env_state: npt.NDArray[np.float64],
+    makeup_db: npt.NDArray[np.float64],
     gr_out: npt.NDArray[np.float64],
+    exponent_out: npt.NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """The gain computer and smooth-branching smoothing of every band, one call for all.
+
+    ``level_log`` is ``log10`` of the detector power (the level is ``10 * level_log`` dB, the
+    multiplication numpy did before); besides the gain reduction ``gr_out`` it writes
+    ``exponent_out = (makeup_db[k] - gr) * ln(10) / 20`` (the gain is its ``exp``): the same
+    operations as the numpy passes they replace, so the same bits.
 
     The arithmetic per band is :func:`burnish.dsp.dynamics._smoothing_kernel`'s (the same gain
     reduction to the bit). ``settings`` (bands, 9): threshold, slope, knee / 2, attack, release
@@ -460,7 +467,8 @@ def _bands_smoothing(
     1 / (2 knee) (0 for a hard knee). Up to four bands run in one loop: four latency-bound
     recursions side by side (with fewer bands the last one is repeated: the same values).
     """
-    nb, n = level_db.shape
+    nb, n = level_log.shape
+    ln10_20 = _LN10_OVER_20
     for k0 in range(0, nb, 4):
         k_a = k0
         k_b = min(k0 + 1, nb - 1)
@@ -515,17 +523,24 @@ def _bands_smoothing(
         yb1, yb2 = env_state[k_b, 0], env_state[k_b, 1]
         yc1, yc2 = env_state[k_c, 0], env_state[k_c, 1]
         yd1, yd2 = env_state[k_d, 0], env_state[k_d, 1]
-        la, lb, lc, ld = level_db[k_a], level_db[k_b], level_db[k_c], level_db[k_d]
+        la, lb, lc, ld = level_log[k_a], level_log[k_b], level_log[k_c], level_log[k_d]
         da, db, dc, dd = gr_out[k_a], gr_out[k_b], gr_out[k_c], gr_out[k_d]
+        ea, eb = exponent_out[k_a], exponent_out[k_b]
+        ec, ed = exponent_out[k_c], exponent_out[k_d]
+        ma, mb, mc, md = makeup_db[k_a], makeup_db[k_b], makeup_db[k_c], makeup_db[k_d]
         for i in range(n):
-            oa, ya1, ya2 = _smooth_step(la[i], ta, pa, ha, aa, ra, xa, saa, sra, ia, ya1, ya2)
-            ob, yb1, yb2 = _smooth_step(lb[i], tb, pb, hb, ab, rb, xb, sab, srb, ib, yb1, yb2)
-            oc, yc1, yc2 = _smooth_step(lc[i], tc, pc, hc, ac, rc, xc, sac, src_, ic, yc1, yc2)
-            od, yd1, yd2 = _smooth_step(ld[i], td, pd, hd, ad, rd, xd, sad, srd, id_, yd1, yd2)
+            oa, ya1, ya2 = _smooth_step(la[i] * 10.0, ta, pa, ha, aa, ra, xa, saa, sra, ia, ya1, ya2)
+            ob, yb1, yb2 = _smooth_step(lb[i] * 10.0, tb, pb, hb, ab, rb, xb, sab, srb, ib, yb1, yb2)
+            oc, yc1, yc2 = _smooth_step(lc[i] * 10.0, tc, pc, hc, ac, rc, xc, sac, src_, ic, yc1, yc2)
+            od, yd1, yd2 = _smooth_step(ld[i] * 10.0, td, pd, hd, ad, rd, xd, sad, srd, id_, yd1, yd2)
             da[i] = oa
             db[i] = ob
             dc[i] = oc
             dd[i] = od
+            ea[i] = (ma - oa) * ln10_20
+            eb[i] = (mb - ob) * ln10_20
+            ec[i] = (mc - oc) * ln10_20
+            ed[i] = (md - od) * ln10_20
         env_state[k_d, 0], env_state[k_d, 1] = yd1, yd2
         env_state[k_c, 0], env_state[k_c, 1] = yc1, yc2
         env_state[k_b, 0], env_state[k_b, 1] = yb1, yb2
@@ -544,14 +559,21 @@ def _bands_mix(
     nb, num_ch, n = bands.shape
     for c in range(num_ch):
         dst = out[c]
-        for i in range(n):
-            dst[i] = 0.0
+        first = True
         for k in range(nb):
             if audible[k]:
                 src = bands[k, c]
                 g = gains[k]
-                for i in range(n):
-                    dst[i] += src[i] * g[i]
+                if first:  # 0.0 + product, as the sum from zero gave
+                    for i in range(n):
+                        dst[i] = 0.0 + src[i] * g[i]
+                    first = False
+                else:
+                    for i in range(n):
+                        dst[i] += src[i] * g[i]
+        if first:
+            for i in range(n):
+                dst[i] = 0.0
 
 
 def warmup() -> None:
@@ -635,6 +657,7 @@ class MultibandCompressor(Processor):
                 0.5 / bp.knee_db if bp.knee_db > 0.0 else 0.0,
             )
         self._makeup_db = np.array([[bp.makeup_gain_db] for bp in params.bands])
+        self._makeup_flat = np.ascontiguousarray(self._makeup_db[:, 0])
         self._audible_flags = np.array(self._audible, dtype=np.bool_)
         self._compressed = np.array([not b for b in self._bypass], dtype=np.bool_)
         self.reset()
@@ -716,15 +739,13 @@ class MultibandCompressor(Processor):
     def _process_fused(self, bands: npt.NDArray[np.float64], dtype: np.dtype) -> AudioArray:
         """All bands at once (see ``_fused``); the same arithmetic as the per-band path."""
         nb, num_ch, n = bands.shape
-        level_db = np.empty((nb, n))
-        _bands_power(bands, level_db)
-        np.log10(level_db, out=level_db)  # numpy's SIMD log10, one call for every band
-        level_db *= 10.0
+        level_log = np.empty((nb, n))
+        _bands_power(bands, level_log)
+        np.log10(level_log, out=level_log)  # numpy's SIMD log10, one call for every band
         gr = np.empty((nb, n))
-        _bands_smoothing(level_db, self._settings, self._env_state, gr)
+        gains = level_log  # the kernel reads each level before it writes that exponent
+        _bands_smoothing(level_log, self._settings, self._env_state, self._makeup_flat, gr, gains)
         gr[~self._compressed] = 0.0
-        gains = np.subtract(self._makeup_db, gr, out=level_db)
-        gains *= _LN10_OVER_20
         np.exp(gains, out=gains)
         gains[~self._compressed] = 1.0  # bypassed bands pass unchanged (x * 1.0 is exact)
         out = np.empty((num_ch, n))
