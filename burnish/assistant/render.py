@@ -152,19 +152,33 @@ class _TraceCollector:
 
     def __call__(self, chain: Any) -> None:
         for i, proc in enumerate(chain):
+            key = f"{i}:{proc.kind}"
+            lowest = getattr(proc, "min_gain", None)
+            if callable(lowest):
+                # the most reduction in a hop is its lowest gain: one logarithm per hop
+                gain = np.asarray(lowest(), dtype=np.float64)
+                hops = self._reduce(key, gain, np.min)
+                if hops.size:
+                    self.buffers.setdefault(key, []).extend(
+                        (-20.0 * np.log10(np.maximum(hops, 1e-30))).tolist())
+                continue
             fn = getattr(proc, "gain_reduction_db", None)
             if not callable(fn):
                 continue
             gr = np.asarray(fn(), dtype=np.float64)
             if gr.ndim == 2:
                 gr = gr.max(axis=0)
-            key = f"{i}:{proc.kind}"
-            data = np.concatenate([self._carry.get(key, np.zeros(0)), gr])
-            whole = (data.size // self.hop) * self.hop
-            if whole:
-                self.buffers.setdefault(key, []).extend(
-                    data[:whole].reshape(-1, self.hop).max(axis=1).tolist())
-            self._carry[key] = data[whole:]
+            hops = self._reduce(key, gr, np.max)
+            if hops.size:
+                self.buffers.setdefault(key, []).extend(hops.tolist())
+
+    def _reduce(self, key: str, values: Array, how: Callable[..., Array]) -> Array:
+        """Whole hops of ``values`` (after what was carried over) reduced by ``how``."""
+        carry = self._carry.get(key)
+        data = values if carry is None or not carry.size else np.concatenate([carry, values])
+        whole = (data.size // self.hop) * self.hop
+        self._carry[key] = data[whole:].copy()
+        return how(data[:whole].reshape(-1, self.hop), axis=1) if whole else np.zeros(0)
 
     def result(self) -> dict[str, Array]:
         return {k: np.asarray(v) for k, v in self.buffers.items()}
@@ -320,6 +334,13 @@ def render_master(
         slope = 1.0
         if prev is not None and abs(gain - prev[0]) > 1e-6:
             slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.05, 1.5))
+        elif math.isfinite(pre_peak) and math.isfinite(pre.integrated_lufs):
+            # first step: loudness lost to the limiter grows about in proportion to how far
+            # the peaks are driven over the ceiling, so the slope is below 1 by that share
+            depth = gain - (limiter_ceiling - pre_peak)
+            loss = pre.integrated_lufs + gain - measured
+            if depth > 1.0 and loss > 0.0:
+                slope = float(np.clip(1.0 - loss / depth, 0.2, 1.0))
         prev = (gain, measured)
         new_gain = gain + (err + OVERSHOOT_LU) / slope
         if new_gain >= cap:

@@ -960,6 +960,12 @@ class TruePeakLimiter(Processor):
         """Gain reduction (positive dB) per channel and output sample of the last ``process``."""
         return -gain_to_db_array(self._last_gain)
 
+    def min_gain(self) -> Float64Array:
+        """The lowest linear gain over channels per output sample of the last ``process``: what
+        a gain-reduction trace needs, without a logarithm per sample."""
+        g = self._last_gain
+        return g[0] if g.strides[0] == 0 else g.min(axis=0)
+
 
 #: ``apply_limiter(audio, params, *, sample_rate)``: whole buffer, latency removed.
 apply_limiter = offline(TruePeakLimiter)
