@@ -273,3 +273,34 @@ def test_the_chain_doc_lists_every_processor_kind() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "chain.md").read_text()
     missing = [k for k in registered_processors() if f"| `{k}` |" not in doc]
     assert not missing, f"docs/chain.md lacks {missing}"
+
+
+PIPELINE_CHAIN = {"format": "burnish-chain", "version": 1, "processors": [
+    {"type": "highpass", "params": {"cutoff_hz": 20.0}},
+    {"type": "eq", "params": {"bands": [{"type": "bell", "frequency_hz": 2000.0, "gain_db": 2.0}]}},
+    {"type": "multiband_compressor", "params": {}},
+    {"type": "saturation", "params": {}},
+    {"type": "limiter", "params": {"input_gain_db": 6.0, "ceiling_dbtp": -1.0}},
+    {"type": "dither", "params": {"bit_depth": 16}},
+]}
+
+
+def test_two_core_pipeline_gives_the_bits_of_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks long enough are split between two threads inside the chain: same bits."""
+    from burnish.chain import PIPELINE_SUB_SAMPLES, _pipeline_split
+
+    x = signals.pink_noise(sample_rate=44100, duration_s=3.0, level_dbfs=-14.0, seed=3)
+    block = 3 * PIPELINE_SUB_SAMPLES + 1234  # sub-blocks that don't divide it evenly
+
+    def run() -> np.ndarray:
+        chain = Chain.from_dict(PIPELINE_CHAIN, sample_rate=44100, num_channels=2)
+        return np.concatenate([chain.process(x[:, i : i + block])
+                               for i in range(0, x.shape[1], block)], axis=1)
+
+    chain = Chain.from_dict(PIPELINE_CHAIN, sample_rate=44100, num_channels=2)
+    if _pipeline_split(list(chain)) == 0:
+        pytest.skip("one core here: the chain never pipelines")
+    pipelined = run()
+    monkeypatch.setenv("BURNISH_THREADS", "1")
+    assert _pipeline_split(list(chain)) == 0
+    assert np.array_equal(pipelined, run())

@@ -30,12 +30,12 @@ Array = npt.NDArray[np.float64]
 STATE_FLUSH = 1e-30
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _flush(v: float) -> float:  # pragma: no cover - compiled
     return v if abs(v) > STATE_FLUSH else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cascade_kernel(
     sos: Array, x: Array, state: Array, out: Array, position: int
 ) -> None:  # pragma: no cover - compiled

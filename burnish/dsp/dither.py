@@ -118,14 +118,14 @@ _MIX2 = _U64(0x94D049BB133111EB)
 _TWO_POW_M32 = 2.0**-32
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _mix64(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     z = (z ^ (z >> _U64(30))) * _MIX1
     z = (z ^ (z >> _U64(27))) * _MIX2
     return z ^ (z >> _U64(31))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _tpdf(key: np.uint64, index: np.uint64) -> float:  # pragma: no cover - compiled
     """TPDF dither of +-1 LSB for stream sample ``index``: the difference of the two 32-bit
     halves of ``splitmix64(key + (index + 1) * gamma)``, each a uniform on [0, 1)."""
@@ -151,7 +151,7 @@ def channel_keys(seed: int, num_channels: int) -> npt.NDArray[np.uint64]:
     return np.array(keys, dtype=np.uint64)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False)
 def _round_kernel(
     x: npt.NDArray[np.float64],
     keys: npt.NDArray[np.uint64],
@@ -189,7 +189,7 @@ _DITHER_CHUNK = 512
 MAX_ORDER = 9
 
 
-@njit(cache=True, fastmath={"contract"}, inline="always")
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _shaped_step(
     xi: float,
     dd: float,
@@ -227,7 +227,7 @@ def _shaped_step(
     return q, e
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _shaped_kernel(
     x: npt.NDArray[np.float64],
     keys: npt.NDArray[np.uint64],

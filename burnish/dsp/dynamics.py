@@ -201,7 +201,7 @@ def design_compressor(params: CompressorParams, *, sample_rate: int) -> _Coeffic
 # the numba kernel
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _detector_kernel(
     det: npt.NDArray[np.float64],
     linked: bool,
@@ -250,7 +250,7 @@ def _detector_kernel(
         rms_state[c] = ms
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _smoothing_kernel(
     level_db: npt.NDArray[np.float64],
     threshold_db: float,

@@ -73,12 +73,12 @@ def _check_bool(name: str, value: object) -> None:
 # parametric EQ parameters
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _flush2(v: float) -> float:
     return v if abs(v) > STATE_FLUSH else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _stereo_cascade_kernel(
     sos: npt.NDArray[np.float64],
     x: npt.NDArray[np.float64],
@@ -680,7 +680,7 @@ class DynamicEqParams:
         check_choice("channels", self.channels, BAND_CHANNELS)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _dynamic_eq_kernel(
     x: npt.NDArray[np.float64],
     band_b: npt.NDArray[np.float64],

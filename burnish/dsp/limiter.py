@@ -168,7 +168,7 @@ _SCREEN_HALF_WIDTH = 6
 _REFINE_BOUND = 1.13
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _main_detect_kernel(
     x: Float64Array,
     x_hist: npt.NDArray[np.float32],
@@ -319,7 +319,7 @@ def _main_detect_kernel(
     return computed
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _gain_kernel(
     a: npt.NDArray[np.float32],
     factor: int,
@@ -569,7 +569,7 @@ def _gain_kernel(
             counters[3] = pq
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _delay_apply_kernel(
     x: Float64Array, history: Float64Array, gain: Float64Array, out: Float64Array
 ) -> None:
@@ -599,7 +599,7 @@ def _delay_apply_kernel(
                 hist[d - n + i] = src[i]
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _sparse_detect_kernel(
     y: Float64Array,
     y_hist: npt.NDArray[np.float32],

@@ -172,12 +172,12 @@ def crossover_band_responses(
 # the numba kernel
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fl(v: float) -> float:  # pragma: no cover - compiled
     return v if abs(v) > _STATE_FLUSH else 0.0
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _crossover_stereo(
     lp: npt.NDArray[np.float64],
     ap: npt.NDArray[np.float64],
@@ -313,7 +313,7 @@ def _crossover_stereo(
     st[1, 5], st[1, 6], st[1, 7], st[1, 8], st[1, 9] = t5, t6, t7, t8, t9
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _crossover_mono(
     lp: npt.NDArray[np.float64],
     ap: npt.NDArray[np.float64],
@@ -386,7 +386,7 @@ def _crossover_mono(
         st[c, 5], st[c, 6], st[c, 7], st[c, 8], st[c, 9] = s5, s6, s7, s8, s9
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bands_power(
     bands: npt.NDArray[np.float64], power: npt.NDArray[np.float64]
 ) -> None:  # pragma: no cover - compiled
@@ -409,7 +409,7 @@ def _bands_power(
                     dst[i] = p
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _smooth_step(
     level: float,
     thr: float,
@@ -445,7 +445,7 @@ def _smooth_step(
     return out, y1, y2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bands_smoothing(
     level_log: npt.NDArray[np.float64],
     settings: npt.NDArray[np.float64],
@@ -547,7 +547,7 @@ def _bands_smoothing(
         env_state[k_a, 0], env_state[k_a, 1] = ya1, ya2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bands_mix(
     bands: npt.NDArray[np.float64],
     gains: npt.NDArray[np.float64],

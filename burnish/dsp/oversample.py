@@ -145,7 +145,7 @@ def design_stages(
     return tuple(stages)
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _up2_kernel(
     buf: FloatArray, history: int, center: int, folded: FloatArray, out: FloatArray
 ) -> None:
@@ -178,7 +178,7 @@ def _up2_kernel(
             dst[2 * i + 1] = acc[i]
 
 
-@numba.njit(cache=True, fastmath=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _down2_kernel(
     buf: FloatArray, history: int, half: int, folded: FloatArray, out: FloatArray
 ) -> None:
@@ -211,7 +211,7 @@ def _down2_kernel(
             dst[i] = acc[i] + 0.5 * row[history + 2 * i - half]
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
 def _fir_pairs(
     src: npt.NDArray[np.float32],
     a0: int,

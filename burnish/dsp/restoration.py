@@ -124,7 +124,7 @@ class _HopProcessor(Processor):
 # linear prediction kernels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _levinson(r: Array, order: int) -> Array:  # pragma: no cover - compiled
     """AR coefficients ``a`` (``a[0] = 1``) from autocorrelation ``r[0..order]`` (Levinson)."""
     a = np.zeros(order + 1)
@@ -151,7 +151,7 @@ def _levinson(r: Array, order: int) -> Array:  # pragma: no cover - compiled
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _masked_autocorr(x: Array, lo: int, hi: int, missing: npt.NDArray[np.bool_], order: int) -> Array:  # pragma: no cover
     """Autocorrelation at lags 0..order over ``x[lo:hi]``, using only pairs of present samples.
 
@@ -174,7 +174,7 @@ def _masked_autocorr(x: Array, lo: int, hi: int, missing: npt.NDArray[np.bool_],
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Array:  # pragma: no cover
     """Least-squares AR interpolation: the values at ``unknown[:nu]`` that minimise the
     prediction error ``sum_n (sum_m a[m] x[n - m])**2`` given every other sample of ``x``.
@@ -221,7 +221,7 @@ def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Ar
     return np.asarray(np.linalg.solve(mat, b), dtype=np.float64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _interpolate_gap(
     y: Array, gs: int, ge: int, missing: npt.NDArray[np.bool_], order: int, context: int
 ) -> None:  # pragma: no cover - compiled
@@ -279,7 +279,7 @@ DECLICK_SUB_SAMPLES = 256
 DECLICK_CONTEXT_SAMPLES = 384
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _declick_hop(
     y: Array,
     hist: int,
@@ -468,7 +468,7 @@ def declip_frame_samples(sample_rate: int) -> int:
     return int(2 ** round(math.log2(0.046 * sample_rate)))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _detect_clip_level(x: Array, level: float, first_valid: int) -> float:  # pragma: no cover
     """Raise ``level`` to the magnitude of any run of 3+ equal samples at the buffer's peak."""
     c_n, n = x.shape
@@ -489,7 +489,7 @@ def _detect_clip_level(x: Array, level: float, first_valid: int) -> float:  # pr
     return level
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select_kth_largest(a: npt.NDArray[np.float32], k: int) -> float:  # pragma: no cover
     """The ``k``-th largest value of ``a`` (1-based; ``a`` is reordered). Quickselect with a
     median-of-three pivot (Hoare partition): expected linear time."""
@@ -524,7 +524,7 @@ def _select_kth_largest(a: npt.NDArray[np.float32], k: int) -> float:  # pragma:
     return float(a[target])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _aspade_threshold(
     ax: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
     k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
@@ -548,7 +548,7 @@ def _aspade_threshold(
             w[i, b] = z[r, b] - u[r, b]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _aspade_update(
     ax: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], z: npt.NDArray[np.complex64],
     rows: npt.NDArray[np.int64], axa: npt.NDArray[np.complex64],
@@ -1166,7 +1166,7 @@ DEHUM_MIN_LINES = 2
 DEHUM_REFERENCE_OFFSET_HZ = 4.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _demod(
     x: Array, centre: int, win: Array, back: int, f0_norm: float, harmonics: int, first_valid: int
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
@@ -1197,7 +1197,7 @@ def _demod(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _demod_channels(
     x: Array, centre: int, win: Array, back: int, f_norm: Array, harmonics: int, first_valid: int
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
@@ -1233,7 +1233,7 @@ def _demod_channels(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _demod_list(
     x: Array, centre: int, win: Array, back: int, f_norm: Array, first_valid: int
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
@@ -1244,7 +1244,7 @@ def _demod_list(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _synth_hum(
     out: Array, start: int, length: int, c0: npt.NDArray[np.complex128], f0a: float,
     c1: npt.NDArray[np.complex128], f1a: float,

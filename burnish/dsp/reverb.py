@@ -131,7 +131,7 @@ def design_reverb(params: ReverbParams, *, sample_rate: int) -> ReverbDesign:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fdn_kernel(
     inp: npt.NDArray[np.float64],
     predelay: npt.NDArray[np.float64],

@@ -90,7 +90,7 @@ class SaturationParams:
         check_range("bias", self.bias, 0.0, 1.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _raw_curve(x: float, code: int) -> float:
     if code == 0:
         ax = abs(x)
@@ -101,7 +101,7 @@ def _raw_curve(x: float, code: int) -> float:
     return math.tanh(x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _raw_slope(x: float, code: int) -> float:
     if code == 0:
         ax = abs(x)
@@ -119,7 +119,7 @@ def _raw_slope(x: float, code: int) -> float:
 _f32 = np.float32
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
 def _tanh32(x: np.float32) -> np.float32:
     clamp = _f32(7.90531110763549805)
     x = clamp if x > clamp else x
@@ -137,7 +137,7 @@ def _tanh32(x: np.float32) -> np.float32:
     return (x * p) / q
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
 def _soft_clip32(x: np.float32) -> np.float32:
     # linear to the knee (0.5), then 0.5 + 0.5 * tanh((|x| - 0.5) / 0.5)
     ax = abs(x)
@@ -147,7 +147,7 @@ def _soft_clip32(x: np.float32) -> np.float32:
     return y if x >= _f32(0.0) else -y
 
 
-@numba.njit(cache=True, fastmath=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _wet_kernel(
     x: Float64Array,
     drive: float,
@@ -255,7 +255,7 @@ def curve_offset(params: SaturationParams) -> float:
     return params.bias + (TUBE_BIAS if params.curve == "tube" else 0.0)
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def _shape_kernel(x: Float64Array, code: int, offset: float, out: Float64Array) -> None:
     f0 = _raw_curve(offset, code)
     inv_slope = 1.0 / _raw_slope(offset, code)
@@ -281,7 +281,7 @@ def design_drive_compensation(params: SaturationParams) -> float:
     return float(np.sqrt(np.mean(ref**2)) / np.sqrt(np.mean(wet**2)))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _dc_block_kernel(x: Float64Array, coef: float, state: Float64Array) -> None:
     """In place ``y[n] = x[n] - x[n-1] + coef * y[n-1]``; state = [[x1, y1] per channel]."""
     for c in range(x.shape[0]):
@@ -296,7 +296,7 @@ def _dc_block_kernel(x: Float64Array, coef: float, state: Float64Array) -> None:
         state[c, 1] = y1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _finish_kernel(
     x: Float64Array,
     wet: Float64Array,

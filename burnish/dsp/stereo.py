@@ -151,7 +151,7 @@ def design_imager(params: ImagerParams, *, sample_rate: int) -> ImagerDesign | N
 # kernel
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _limited_width_kernel(
     mid_band: npt.NDArray[np.float64],
     side_band: npt.NDArray[np.float64],
@@ -181,7 +181,7 @@ def _limited_width_kernel(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mid_side_kernel(x: npt.NDArray[np.floating], ms: npt.NDArray[np.float64]) -> None:
     """``ms = [(L + R) / 2, (L - R) / 2]`` in float64, in one pass (as the numpy passes did)."""
     x0 = x[0]
@@ -195,7 +195,7 @@ def _mid_side_kernel(x: npt.NDArray[np.floating], ms: npt.NDArray[np.float64]) -
         s[i] = (a - b) * 0.5
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _left_right_kernel(
     mid: npt.NDArray[np.float64], side: npt.NDArray[np.float64], out: npt.NDArray[np.floating]
 ) -> None:
