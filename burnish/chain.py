@@ -54,18 +54,6 @@ _COST = {
     "balance": 0.2, "declick": 3.0, "declip": 10.0, "denoise": 8.0, "dehum": 2.0,
 }
 
-_POOL: Any = None
-
-
-def _pipeline_pool() -> Any:
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="burnish-chain")
-    return _POOL
-
-
 def _pipeline_split(procs: list[Processor]) -> int:
     """Where to cut ``procs`` into two stages of like cost, or 0 to run them on one core."""
     from burnish.io.overlap import parallel_ok
@@ -224,14 +212,18 @@ class Chain(MutableSequence[Processor]):
         every processor gives the same bits for any block sizes (the invariants suite checks
         it), so the output is that of a plain loop.
         """
-        pool = _pipeline_pool()
+        from concurrent.futures import ThreadPoolExecutor
+
         n, sub = block.shape[1], PIPELINE_SUB_SAMPLES
-        futures = []
-        for start in range(0, n, sub):
-            mid = self._run_procs(head, block[:, start : start + sub])
-            # a processor may hand out a view of a buffer it reuses: the tail gets its own copy
-            futures.append(pool.submit(self._run_procs, tail, np.array(mid, copy=True)))
-        return np.concatenate([f.result() for f in futures], axis=1)
+        # a thread per call, not one kept for the process: nothing outlives the block (a
+        # later fork, e.g. delivery's workers, must find a single-threaded process)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="burnish-chain") as pool:
+            futures = []
+            for start in range(0, n, sub):
+                mid = self._run_procs(head, block[:, start : start + sub])
+                # a processor may hand out a view of a buffer it reuses: the tail gets a copy
+                futures.append(pool.submit(self._run_procs, tail, np.array(mid, copy=True)))
+            return np.concatenate([f.result() for f in futures], axis=1)
 
     def _to_resampler(self, k: int, block: AudioArray) -> AudioArray:
         """Drop segment ``k``'s remaining latency, then feed resampler ``k``."""

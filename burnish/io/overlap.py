@@ -127,5 +127,13 @@ def run_beside(fn: Callable[[], T]) -> Callable[[], T]:
         return lambda: result
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="burnish-beside")
     future = pool.submit(fn)
-    pool.shutdown(wait=False)
-    return future.result
+
+    def wait() -> T:
+        try:
+            return future.result()
+        finally:
+            # the thread is gone once the result is in: a later fork (delivery's workers)
+            # sees a single-threaded process
+            pool.shutdown(wait=True)
+
+    return wait

@@ -63,7 +63,9 @@ def test_ordered_worker_surfaces_a_jobs_error() -> None:
 
 
 def test_run_beside_returns_the_result_or_the_error() -> None:
+    threads_before = threading.active_count()
     assert run_beside(lambda: 41 + 1)() == 42
+    assert threading.active_count() == threads_before  # the helper is gone with its result
 
     def fail() -> int:
         raise RuntimeError("meter failed")
