@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         except BurnishError as exc:
             print(f"burnish: error: {exc}", file=sys.stderr, flush=True)
             status = exc.exit_code
+        except BrokenPipeError:
+            raise  # the reader (e.g. `head`) closed the pipe: main() ends quietly
         except OSError as exc:
             print(f"burnish: error: {path}: {exc.strerror or exc}", file=sys.stderr, flush=True)
             status = 1

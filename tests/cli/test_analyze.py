@@ -58,3 +58,15 @@ def test_report_paths() -> None:
     assert report_path_for("r.html", "a/song.flac", several=False) == Path("r.html")
     assert report_path_for("out/r.html", "a/song.flac", several=True) == Path("out/r-song.html")
     assert report_path_for("out/", "a/song.flac", several=True) == Path("out/song.html")
+
+
+def test_output_piped_into_head_ends_quietly() -> None:
+    """`burnish analyze mix | head -1`: the closed pipe is not an error about the file."""
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo_mix.flac"
+    proc = subprocess.Popen([sys.executable, "-m", "burnish", "analyze", str(demo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the report is written (`head` had enough)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "error" not in stderr
