@@ -106,3 +106,14 @@ def test_drifting_and_odd_hum_is_found(name: str) -> None:
                          (50.0, {"harmonics": (1, 3, 5, 7, 9)})):
         r = detect_mains_hum(with_hum(x, sr, mains_hz, **kw), sample_rate=sr)  # type: ignore[arg-type]
         assert r.mains_hz == mains_hz, f"{mains_hz:g} Hz {kw}: {r.reason}"
+
+
+@pytest.mark.xfail(strict=True, reason="known false alarm: the bundled example (a SoundFont "
+                   "rendering) has steady lines on 60 Hz multiples and scores 74 against the "
+                   "threshold 70 (docs/defects.md); this test passes once the detector stops "
+                   "taking it for hum")
+def test_bundled_example_is_not_hum() -> None:
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo_mix.flac"
+    assert not detect_mains_hum(demo).found
