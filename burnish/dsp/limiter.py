@@ -168,6 +168,23 @@ _SCREEN_HALF_WIDTH = 6
 _REFINE_BOUND = 1.13
 
 
+@numba.njit(cache=True, nogil=True)
+def _keep_tail(hist: npt.NDArray[np.float32], x: npt.NDArray[np.float64]) -> None:  # pragma: no cover
+    """Move the last ``hist.shape[1]`` samples of the stream (``hist`` then ``x``) into
+    ``hist``: the context the next block's detection needs."""
+    keep = hist.shape[1]
+    n = x.shape[1]
+    for c in range(hist.shape[0]):
+        if n >= keep:
+            for i in range(keep):
+                hist[c, i] = np.float32(x[c, n - keep + i])
+        else:
+            for i in range(keep - n):
+                hist[c, i] = hist[c, i + n]
+            for i in range(n):
+                hist[c, keep - n + i] = np.float32(x[c, i])
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _main_detect_kernel(
     x: Float64Array,
@@ -307,15 +324,7 @@ def _main_detect_kernel(
                     v = abs(src[i])
                     dst_row[off + i] = v if v > dst_row[off + i] else dst_row[off + i]
     # the last keep + 1 input samples are the next call's context
-    for c in range(num_channels):
-        if n >= hist_len:
-            for i in range(hist_len):
-                x_hist[c, i] = np.float32(x[c, n - hist_len + i])
-        else:
-            for i in range(hist_len - n):
-                x_hist[c, i] = x_hist[c, i + n]
-            for i in range(n):
-                x_hist[c, hist_len - n + i] = np.float32(x[c, i])
+    _keep_tail(x_hist, x)
     return computed
 
 
@@ -669,15 +678,7 @@ def _sparse_detect_kernel(
             any_hot = True
             break
     if not any_hot:  # nothing to compute (most blocks): only the context moves on
-        for c in range(num_channels):
-            if n >= keep:
-                for j in range(keep):
-                    y_hist[c, j] = np.float32(y[c, n - keep + j])
-            else:
-                for j in range(keep - n):
-                    y_hist[c, j] = y_hist[c, j + n]
-                for j in range(n):
-                    y_hist[c, keep - n + j] = np.float32(y[c, j])
+        _keep_tail(y_hist, y)
         return 0
     buf = np.empty((num_channels, keep + n), dtype=np.float32)
     for c in range(num_channels):
