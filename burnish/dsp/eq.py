@@ -1,6 +1,7 @@
 """Parametric EQ (minimum- and linear-phase), dynamic EQ and de-esser.
 
-* :class:`ParametricEq` (kind ``"eq"``) — bands of RBJ bells, shelves, tilts and Butterworth
+* :class:`ParametricEq` (kind ``"eq"``) — bands of bells (matched to the analogue prototype, no
+  cramping near Nyquist), RBJ shelves, tilts and Butterworth
   high/low-passes (:mod:`burnish.dsp.filters`), each on stereo, left, right, mid or side.
   ``phase="minimum"`` runs the biquads (:mod:`burnish.dsp.biquad`) with explicit state (no latency);
   ``phase="linear"`` runs a symmetric FIR whose magnitude is the minimum-phase design's, by
@@ -197,8 +198,8 @@ def run_cascade(
 class EqBandParams:
     """One EQ band.
 
-    ``type``: ``bell`` (``gain_db`` at ``frequency_hz``, bandwidth ``frequency_hz / q`` between
-    half-gain points), ``low_shelf`` / ``high_shelf`` (half gain at ``frequency_hz``; ``q=0.707``
+    ``type``: ``bell`` (``gain_db`` at ``frequency_hz``, bandwidth ``frequency_hz / q`` in Hz
+    between half-gain points, as the analogue prototype's), ``low_shelf`` / ``high_shelf`` (half gain at ``frequency_hz``; ``q=0.707``
     is the cookbook's slope S=1), ``tilt`` (total tilt ``gain_db`` from the low to the high end,
     0 dB at the pivot ``frequency_hz``), ``highpass`` / ``lowpass`` (Butterworth, -3.01 dB at
     ``frequency_hz``, ``slope_db_per_octave`` in 6, 12, 18, 24, 36, 48; gain and q unused).

@@ -8,12 +8,15 @@ apply the sections with explicit ``zi``.
 
 Definitions (see docs/eq.md):
 
-* **Peaking (bell)** — RBJ "Audio EQ Cookbook" peakingEQ with ``alpha = sin(w0) / (2 q)``.
-  ``gain_db`` is met exactly at ``center_hz``. Bandwidth: the analog prototype's half-gain
-  frequencies (where the response is ``gain_db / 2``) satisfy ``f_hi - f_lo = center_hz / q``;
-  after the bilinear transform (pre-warped at the centre) this holds on the warped axis
-  ``W(f) = tan(pi f / sample_rate) / tan(pi center_hz / sample_rate)``:
-  ``W(f_hi) - W(f_lo) = 1 / q`` and ``W(f_hi) * W(f_lo) = 1``, for every gain.
+* **Peaking (bell)** — matched to the analogue prototype (RBJ's s-domain peakingEQ,
+  ``alpha = 1 / (2 q)``), not bilinear-warped: ``gain_db`` exactly at ``center_hz``, 0 dB at DC,
+  and the half-gain frequencies (response ``gain_db / 2``) ``center_hz / q`` apart **in Hz** and
+  geometric about the centre, as in the prototype. Of three biquads — Orfanidis' (exact
+  bandwidth and the prototype's Nyquist gain; when the prototype's upper half-gain frequency is
+  below Nyquist), Vicanek's matched-z (poles, peak, DC) and the cookbook's bilinear one — the one
+  nearest the prototype from 20 Hz to 20 kHz / 0.9 x Nyquist is used, Orfanidis' unless another
+  is nearer by 0.25 dB. The bandwidth is then exact wherever the upper half-gain frequency lies
+  below about 0.75 x Nyquist; the cookbook bell narrows ("cramps") towards Nyquist instead.
 * **Shelves** — RBJ lowShelf / highShelf with ``alpha = sin(w0) / (2 q)``; ``q = 1/sqrt(2)``
   is the cookbook's slope ``S = 1`` (steepest without overshoot). ``corner_hz`` is the
   *half-gain* frequency: the response there is exactly ``gain_db / 2``; far below (low shelf) or
@@ -84,11 +87,145 @@ def _section(b: tuple[float, float, float], a: tuple[float, float, float]) -> So
     )
 
 
-def design_peaking_sos(center_hz: float, gain_db: float, q: float, *, sample_rate: int) -> Sos:
-    """RBJ peaking (bell) biquad: ``gain_db`` at ``center_hz``; bandwidth ``center_hz / q``.
+#: Above this fraction of the Nyquist frequency for the analogue upper half-gain edge a bell is
+#: matched by its poles and peak (Vicanek) instead of by its exact bandwidth (Orfanidis).
+ORFANIDIS_EDGE_LIMIT = 0.99
 
-    The bandwidth is measured between the half-gain (``gain_db / 2``) frequencies on the
-    pre-warped axis (module docstring). Returns one section, shape ``(1, 6)``.
+
+def analog_peaking_db(
+    frequency_hz: npt.ArrayLike, center_hz: float, gain_db: float, q: float
+) -> npt.NDArray[np.float64]:
+    """The analogue prototype bell (RBJ's s-domain peakingEQ) in dB: what the biquad matches."""
+    x = np.asarray(frequency_hz, dtype=np.float64) / center_hz
+    amp = 10.0 ** (gain_db / 40.0)
+    d = (1.0 - x * x) ** 2
+    num = d + (amp * x / q) ** 2
+    den = d + (x / (amp * q)) ** 2
+    return np.asarray(10.0 * np.log10(num / den), dtype=np.float64)
+
+
+def peaking_edges_hz(center_hz: float, q: float) -> tuple[float, float]:
+    """The analogue bell's half-gain frequencies: ``f_hi - f_lo = center_hz / q``, geometric."""
+    k = 1.0 / (2.0 * q)
+    root = math.sqrt(1.0 + k * k)
+    return center_hz * (root - k), center_hz * (root + k)
+
+
+def design_peaking_sos(center_hz: float, gain_db: float, q: float, *, sample_rate: int) -> Sos:
+    """Peaking (bell) biquad matched to its analogue prototype, without cramping near Nyquist.
+
+    ``gain_db`` exactly at ``center_hz`` (the response's extremum), 0 dB at DC. Bandwidth: the
+    half-gain (``gain_db / 2``) frequencies are ``center_hz / q`` apart **in Hz**, as in the
+    analogue prototype (:func:`peaking_edges_hz`), at every centre frequency whose analogue upper
+    edge lies below Nyquist: Orfanidis' design (JAES 45(6), 1997), with the gain at Nyquist set
+    to the prototype's there. A bell whose analogue upper edge lies beyond Nyquist has no upper
+    edge to match; it is matched by its poles (matched-z), its peak gain and flat top at the
+    centre and 0 dB at DC (Vicanek, "Matched second order digital filters", 2016), which keeps the
+    shape below 16 kHz within about 1 dB of the prototype. The bilinear (cookbook) bell,
+    :func:`design_peaking_cookbook_sos`, is 20-80 % narrower above 5 kHz at 44.1 kHz and
+    forced to 0 dB at Nyquist. Returns one section, shape ``(1, 6)``.
+    """
+    sr = _check_common("center_hz", center_hz, gain_db, q, sample_rate)
+    if gain_db == 0.0:
+        return np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
+    candidates = [_vicanek_peaking(center_hz, gain_db, q, sr)]
+    _, f_hi = peaking_edges_hz(center_hz, q)
+    if f_hi <= ORFANIDIS_EDGE_LIMIT * sr / 2.0:
+        candidates.insert(0, _orfanidis_peaking(center_hz, gain_db, q, sr))
+    candidates.append(design_peaking_cookbook_sos(center_hz, gain_db, q, sample_rate=sr))
+    grid = _match_grid(sr)
+    target = analog_peaking_db(grid, center_hz, gain_db, q)
+    best, best_err = candidates[-1], math.inf
+    for sos in candidates:
+        if not np.all(np.isfinite(sos)):
+            continue
+        err = float(np.max(np.abs(sos_response_db(sos, grid, sample_rate=sr) - target)))
+        # near-ties go to the earlier design: exact bandwidth first
+        if err < best_err - MATCH_TIE_DB:
+            best, best_err = sos, err
+    return best
+
+
+#: Two designs whose worst deviation from the prototype differ by less than this are equal.
+MATCH_TIE_DB = 0.25
+
+
+def _match_grid(sample_rate: int) -> npt.NDArray[np.float64]:
+    """Where a bell is compared with its prototype: 20 Hz to 20 kHz or 0.9 x Nyquist."""
+    return np.geomspace(20.0, min(20000.0, 0.45 * sample_rate), 256)
+
+
+def _orfanidis_peaking(center_hz: float, gain_db: float, q: float, sample_rate: int) -> Sos:
+    g = 10.0 ** (gain_db / 20.0)  # peak (linear); reference gain g0 = 1
+    gb = math.sqrt(g)  # the half-gain level (geometric mean of 1 and g)
+    w0 = 2.0 * math.pi * center_hz / sample_rate
+    dw = 2.0 * math.pi * (center_hz / q) / sample_rate
+    # the analogue prototype's gain at Nyquist, g1 (between 1 and g)
+    a = (w0 * w0 - math.pi**2) ** 2
+    b = (math.pi * dw) ** 2 * (gb * gb - 1.0) / (g * g - gb * gb)
+    g1 = math.sqrt((a + g * g * b) / (a + b))
+    f = abs(g * g - gb * gb)
+    g00 = abs(g * g - 1.0)
+    f00 = abs(gb * gb - 1.0)
+    g01 = abs(g * g - g1)
+    g11 = abs(g * g - g1 * g1)
+    f01 = abs(gb * gb - g1)
+    f11 = abs(gb * gb - g1 * g1)
+    w2 = math.sqrt(g11 / g00) * math.tan(w0 / 2.0) ** 2
+    dwt = (1.0 + math.sqrt(f00 / f11) * w2) * math.tan(dw / 2.0)
+    c = f11 * dwt * dwt - 2.0 * w2 * (f01 - math.sqrt(f00 * f11))
+    d = 2.0 * w2 * (g01 - math.sqrt(g00 * g11))
+    aa = math.sqrt((c + d) / f)
+    bb = math.sqrt((g * g * c + gb * gb * d) / f)
+    den = 1.0 + w2 + aa
+    return np.array(
+        [[(g1 + w2 + bb) / den, -2.0 * (g1 - w2) / den, (g1 - bb + w2) / den,
+          1.0, -2.0 * (1.0 - w2) / den, (1.0 + w2 - aa) / den]],
+        dtype=np.float64,
+    )
+
+
+def _vicanek_peaking(center_hz: float, gain_db: float, q: float, sample_rate: int) -> Sos:
+    g = 10.0 ** (gain_db / 20.0)
+    amp = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * math.pi * center_hz / sample_rate
+    zeta = 1.0 / (2.0 * q * amp)  # the prototype's poles: s^2 + s w0 / (q amp) + w0^2
+    if zeta <= 1.0:
+        decay = math.exp(-zeta * w0)
+        a1 = -2.0 * decay * math.cos(math.sqrt(1.0 - zeta * zeta) * w0)
+        a2 = decay * decay
+    else:  # two real poles, exp(w0 (-zeta +- sqrt(zeta^2 - 1)))
+        root = math.sqrt(zeta * zeta - 1.0)
+        z_slow = math.exp(-w0 / (zeta + root))
+        z_fast = math.exp(-w0 * (zeta + root))
+        a1, a2 = -(z_slow + z_fast), z_slow * z_fast
+    # |H|^2 = (B0 p0 + B1 p1 + B2 p2) / (A0 p0 + A1 p1 + A2 p2), p1 = sin^2(w/2), p0 = 1 - p1,
+    # p2 = 4 p0 p1: 0 dB at DC, g^2 and a zero slope at w0
+    a0_, a1_, a2_ = (1.0 + a1 + a2) ** 2, (1.0 - a1 + a2) ** 2, -4.0 * a2
+    p1 = math.sin(w0 / 2.0) ** 2
+    p0 = 1.0 - p1
+    p2 = 4.0 * p0 * p1
+    r1 = (a0_ * p0 + a1_ * p1 + a2_ * p2) * g * g
+    r2 = (-a0_ + a1_ + 4.0 * (p0 - p1) * a2_) * g * g
+    b0_ = a0_
+    b2_ = (r1 - r2 * p1 - b0_) / (4.0 * p1 * p1)
+    b1_ = r2 + b0_ + 4.0 * (p1 - p0) * b2_
+    s0, s1 = math.sqrt(b0_), math.sqrt(max(b1_, 0.0))
+    w = 0.5 * (s0 + s1)
+    b0 = 0.5 * (w + math.sqrt(max(w * w + b2_, 0.0)))
+    b1 = 0.5 * (s0 - s1)
+    b2 = -b2_ / (4.0 * b0)
+    return np.array([[b0, b1, b2, 1.0, a1, a2]], dtype=np.float64)
+
+
+def design_peaking_cookbook_sos(
+    center_hz: float, gain_db: float, q: float, *, sample_rate: int
+) -> Sos:
+    """RBJ cookbook peaking biquad (bilinear, pre-warped at the centre), for comparison.
+
+    ``gain_db`` at ``center_hz``; the half-gain frequencies are ``1 / q`` apart on the warped
+    axis ``tan(pi f / fs) / tan(pi center_hz / fs)`` (module docstring), so the bell narrows
+    ("cramps") towards Nyquist, where it is forced to 0 dB. Returns one section.
     """
     sr = _check_common("center_hz", center_hz, gain_db, q, sample_rate)
     amp = 10.0 ** (gain_db / 40.0)
