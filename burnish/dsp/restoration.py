@@ -153,21 +153,27 @@ def _levinson(r: Array, order: int) -> Array:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _masked_autocorr(x: Array, lo: int, hi: int, missing: npt.NDArray[np.bool_], order: int) -> Array:  # pragma: no cover
-    """Autocorrelation at lags 0..order over ``x[lo:hi]``, using only pairs of present samples.
+    """Autocorrelation at lags 0..order over ``x[lo:hi]``, the missing samples taken as zero.
 
-    Each lag is normalised by its pair count and tapered (Gaussian lag window, plus a -40 dB
-    white floor) so that the sequence stays positive definite.
+    Every lag is divided by the same count (the present samples): the biased estimate, whose
+    Toeplitz matrix is positive semi-definite whatever the data. (Dividing each lag by its own
+    pair count let ``r[1]`` exceed ``r[0]`` on smooth, loud bass: Levinson then stopped at order
+    0 and the "interpolation" wrote zeros into the gap.) Tapered by a Gaussian lag window (a
+    positive definite sequence, so the product stays so) plus a -40 dB white floor.
     """
     r = np.zeros(order + 1)
+    present = 0
+    for n in range(lo, hi):
+        if not missing[n]:
+            present += 1
+    if present == 0:
+        return r
     for k in range(order + 1):
         s = 0.0
-        cnt = 0
         for n in range(lo, hi - k):
             if not missing[n] and not missing[n + k]:
                 s += x[n] * x[n + k]
-                cnt += 1
-        if cnt > 0:
-            r[k] = s / cnt
+        r[k] = s / present
     for k in range(1, order + 1):
         r[k] *= math.exp(-0.5 * (k / (2.0 * order)) ** 2)
     r[0] *= 1.0001
@@ -448,6 +454,9 @@ class DeclipParams:
 
 #: A run of this many equal samples (|x|) at the peak reveals the clip level.
 DECLIP_FLAT_RUN = 3
+#: A pair of equal samples at or above this magnitude (16- and 24-bit full scale included) is
+#: clipping by itself.
+DECLIP_FULL_SCALE = 0.9999
 #: Lowest clip level the detector accepts (linear).
 DECLIP_MIN_LEVEL = 0.1
 #: Redundancy of the oversampled DFT frame of A-SPADE.
@@ -470,20 +479,34 @@ def declip_frame_samples(sample_rate: int) -> int:
 
 @njit(cache=True, nogil=True)
 def _detect_clip_level(x: Array, level: float, first_valid: int) -> float:  # pragma: no cover
-    """Raise ``level`` to the magnitude of any run of 3+ equal samples at the buffer's peak."""
+    """Raise ``level`` to the magnitude of any run of 3+ equal samples at the buffer's peak, or
+    of two runs of 2 at the same magnitude or one at digital full scale (mild clipping makes only pairs: at 3 dB over, a
+    hop could pass with its pairs unrepaired before the first run of 3 revealed the level)."""
     c_n, n = x.shape
     peak = 0.0
     for c in range(c_n):
         for i in range(max(first_valid, 0), n):
             peak = max(peak, abs(x[c, i]))
+    pairs = np.zeros(64)
+    n_pairs = 0
     for c in range(c_n):
         run = 1
         for i in range(max(first_valid, 0) + 1, n):
             v = abs(x[c, i])
             if v == abs(x[c, i - 1]) and v > 0.0:
                 run += 1
-                if run >= DECLIP_FLAT_RUN and v >= 0.9 * peak and v >= DECLIP_MIN_LEVEL:
-                    level = max(level, v)
+                if v >= 0.9 * peak and v >= DECLIP_MIN_LEVEL:
+                    if run >= DECLIP_FLAT_RUN:
+                        level = max(level, v)
+                    elif run == 2:
+                        if v >= DECLIP_FULL_SCALE:
+                            level = max(level, v)  # a pair at digital full scale is clipping
+                        for k in range(n_pairs):
+                            if pairs[k] == v:
+                                level = max(level, v)
+                        if n_pairs < pairs.shape[0]:
+                            pairs[n_pairs] = v
+                            n_pairs += 1
             else:
                 run = 1
     return level
@@ -1159,6 +1182,8 @@ DEHUM_PEAK_RATIO = 3.0
 #: ...and at least this share of the line's mean power (its level and phase are steady).
 DEHUM_STEADY_SHARE = 0.1
 DEHUM_DETECT_DRIFT_HZ = 0.5
+#: Step of the detection's search over the fundamental's offset (Hz; 0.125 Hz at the fifth line).
+DEHUM_DETECT_GRID_HZ = 0.025
 #: A family (50 or 60 Hz) is hum when at least this many of its first five lines are, and more
 #: than of the other family; otherwise there is no hum and the audio passes unchanged.
 DEHUM_MIN_LINES = 2
@@ -1356,33 +1381,65 @@ class Dehummer(_HopProcessor):
         z = np.stack(self._detect_hist)  # (hops, family, line, [line, below, above])
         n_h = z.shape[0]
         nominal = freqs.reshape(2, lines, 3)
-        # phasors are referred to each window's centre: a steady line at f + df advances by
-        # 2 pi (f + df) hop / sr per hop. The coherent mean over the hops (a DFT over ~3 s,
-        # 0.34 Hz resolution) at the best df within the allowed drift is the line's steady
-        # part; music that wanders in level, phase or frequency averages down.
+        # phasors are referred to each window's centre: a steady line at f advances by
+        # 2 pi f hop / sr per hop. The coherent mean over the hops (a DFT over ~3 s, 0.34 Hz
+        # resolution) is the line's steady part; music that wanders in level, phase or
+        # frequency averages down. Mains that is off nominal by df puts harmonic h at h df
+        # (60.3 Hz: the fifth line 1.5 Hz above 300 Hz), so the lines are tested at a common
+        # fundamental offset (a grid over the allowed drift), each against references beside
+        # its own frequency; a family's offset is the one that makes the most lines hum.
         hop_s = self._hop / sr
-        t = np.arange(n_h)[:, np.newaxis, np.newaxis, np.newaxis]
+        grid = np.arange(-DEHUM_DETECT_DRIFT_HZ, DEHUM_DETECT_DRIFT_HZ + 1e-9, DEHUM_DETECT_GRID_HZ)
+        g = grid[:, np.newaxis, np.newaxis, np.newaxis, np.newaxis]
+        t = np.arange(n_h)[np.newaxis, :, np.newaxis, np.newaxis, np.newaxis]
+        harm = np.arange(1.0, lines + 1.0)[:, np.newaxis]
+        zg = z[np.newaxis]
 
-        def steady(df_hz: float) -> Array:
-            rot = np.exp(-2j * np.pi * np.mod((nominal + df_hz) * hop_s * t, 1.0))
-            return np.asarray(np.abs(np.mean(z * rot, axis=0)) ** 2, dtype=np.float64)
+        def steady(extra_hz: float, scale: Array = harm) -> Array:
+            """(grid, family, line, [line, below, above]) steady power at offset ``grid``."""
+            f = nominal + g * scale + extra_hz
+            rot = np.exp(-2j * np.pi * np.mod(f * hop_s * t, 1.0))
+            return np.asarray(np.abs(np.mean(zg * rot, axis=1)) ** 2, dtype=np.float64)
 
-        grid = np.arange(-DEHUM_DETECT_DRIFT_HZ, DEHUM_DETECT_DRIFT_HZ + 1e-9, 0.1)
-        best = np.max(np.stack([steady(float(d)) for d in grid]), axis=0)
-        aside = np.maximum(steady(1.2), steady(-1.2))
-        p_line = best[..., 0]
-        p_ref = np.maximum(np.maximum(best[..., 1], best[..., 2]), aside[..., 0])
+        at = steady(0.0)
+        aside = np.maximum(steady(1.2)[..., 0], steady(-1.2)[..., 0])
+        p_line = at[..., 0]
+        # the +-4 Hz references at their own best offset within the drift (conservative), the
+        # +-1.2 Hz ones beside the line at the offset tested
+        far = steady(0.0, np.ones_like(harm))
+        far_ref = np.max(np.maximum(far[..., 1], far[..., 2]), axis=0)
+        p_ref = np.maximum(far_ref[np.newaxis], aside)
         share = p_line / np.maximum(np.mean(np.abs(z[..., 0]) ** 2, axis=0), 1e-300)
         hum = (p_line > DEHUM_PEAK_RATIO * p_ref) & (p_line > 0.0) & (share >= DEHUM_STEADY_SHARE)
-        count = np.sum(hum, axis=1)
+        counts = np.sum(hum, axis=2)  # (grid, family)
+        # the offset with the most hum lines; among those, the strongest steady lines
+        strength = np.sum(np.where(hum, p_line, 0.0), axis=2)
+        pick = np.lexsort((strength, counts), axis=0)[-1]  # (family,)
+        count = counts[pick, [0, 1]]
+        # Each line alone at its best offset (not scaled with the harmonic) against the lines
+        # +-1.2 Hz beside nominal: the test that finds mains near nominal with 2 lines. The
+        # common-offset test above adds more hypotheses (41 offsets), so on its own it needs a
+        # line more: with 2 it took steady synth lines at 180 and 240 Hz for 60 Hz hum.
+        near = np.max(far[..., 0], axis=0)
+        beside = np.maximum(steady(1.2, 0 * harm)[0, ..., 0], steady(-1.2, 0 * harm)[0, ..., 0])
+        share_near = near / np.maximum(np.mean(np.abs(z[..., 0]) ** 2, axis=0), 1e-300)
+        hum_near = ((near > DEHUM_PEAK_RATIO * np.maximum(far_ref, beside)) & (near > 0.0)
+                    & (share_near >= DEHUM_STEADY_SHARE))
+        count_near = np.sum(hum_near, axis=1)
         need = min(DEHUM_MIN_LINES, lines)
+        count = np.where(count >= need + 1, count, np.where(count_near >= need, count_near, 0))
         self.hum_lines = {50.0: int(count[0]), 60.0: int(count[1])}
+        family = -1
         if count[0] >= need and count[0] > count[1]:
-            self.mains_hz_detected = 50.0
+            family = 0
         elif count[1] >= need and count[1] > count[0]:
-            self.mains_hz_detected = 60.0
-        if self.mains_hz_detected:
-            self.fundamental_hz = self.mains_hz_detected
+            family = 1
+        if family >= 0:
+            self.mains_hz_detected = (50.0, 60.0)[family]
+            drift = self.params.max_drift_hz
+            self.fundamental_hz = self.mains_hz_detected + float(
+                np.clip(grid[pick[family]], -drift, drift)
+            )
 
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
         h0, hop = self._history, self._hop
