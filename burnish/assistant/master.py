@@ -162,6 +162,13 @@ def master(
     if job.output_format not in OUTPUT_FORMATS:
         raise ParameterError(
             f"format={job.output_format!r} must be one of {', '.join(OUTPUT_FORMATS)}")
+    for name, settings in job.versions.items():
+        bits = settings.bit_depth or settings.target.bit_depth
+        if job.output_format == "flac" and bits == 32:
+            # found before any work, not after the render: FLAC has no float samples
+            raise ParameterError(
+                f"version {name!r}: bit_depth=32 (float) can't be written as FLAC, which holds"
+                " 16 or 24 bits; use format 'wav' or bit depth 16 or 24")
     mix = Path(job.mix_path)
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -214,6 +221,8 @@ def master(
                 render = render_master(mix, plan, out_path, work_dir=Path(work) / name,
                                        progress=version_progress, ceiling_margin_db=excess)
                 verification = _verify(render, plan, out_path, settings)
+            if render.dc_offset_blocked:
+                _note_dc_block(plan, render.dc_offset_blocked)
             chain_path = out_dir / f"{base}.chain.json"
             _atomic_write_text(chain_path, json.dumps(render.chain, indent=2) + "\n")
             result = VersionResult(name, settings, plan, render, verification,
@@ -261,6 +270,21 @@ def master(
     record["revisions"].append(entry)
     _atomic_write_text(out_dir / f"{stem}.master.json", json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _note_dc_block(plan: Plan, dc_offset: float) -> None:
+    """Record the DC blocker the render added after the limiter (beside the loudness step)."""
+    from burnish.assistant.render import DC_BLOCK_HZ
+
+    note = Decision(
+        "loudness", f"DC blocker after the limiter ({DC_BLOCK_HZ:g} Hz, 6 dB/octave), then a"
+        " fast safety limiter at the same ceiling",
+        f"the limiter left a DC offset of {dc_offset:.4f} (its gain follows the waveform, so"
+        " asymmetric low-frequency sounds such as kicks come out offset); the blocker removes"
+        " it and the safety limiter catches the few tenths of a dB it can add to the peaks")
+    at = max((i + 1 for i, d in enumerate(plan.decisions) if d.step == "loudness"),
+             default=len(plan.decisions))
+    plan.decisions.insert(at, note)
 
 
 def _check_masterable(profile: MixProfile) -> None:

@@ -7,6 +7,12 @@ work file: each pass writes a candidate master and measures it, and secant steps
 land the integrated loudness on the target (the limiter is not linear, so the gain is found by
 iteration); the pass that lands is the master. A cap on the limiter's peak reduction keeps the
 assistant from crushing music to reach a number; the shortfall is then reported instead.
+
+A limiter's gain moves with the waveform, so on asymmetric low-frequency material (a kick whose
+first half-cycle is its largest) it leaves a DC offset behind, though the mix was high-passed
+before it. When a pass measures one, stage B gains a DC blocker after the limiter and a short
+safety limiter after that (the blocker shifts the low end's phase, which can lift the peaks a
+few tenths of a dB), and the search goes on with both.
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
 MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
 PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
+DC_BLOCK_ABOVE = 5e-4  # a limited pass whose |mean| reaches this gets a DC blocker (verify: 1e-3)
+DC_BLOCK_HZ = 2.0  # first-order high-pass after the limiter: the least lift of the peaks
+# the limiter after the DC blocker only catches the blocker's overshoot: short and fast
+SAFETY_LIMITER = {"lookahead_ms": 1.5, "release_ms": 20.0, "adaptive_release": False}
 
 
 def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -37,10 +47,12 @@ def chain_document(processors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def full_chain(plan: Plan, *, input_sample_rate: int, limiter_gain_db: float,
-               limiter_ceiling_dbtp: float, trim_db: float = 0.0) -> dict[str, Any]:
+               limiter_ceiling_dbtp: float, trim_db: float = 0.0,
+               dc_block: bool = False) -> dict[str, Any]:
     """The whole master as one chain document (what ``burnish process`` re-applies)."""
     return chain_document(stage_a(plan, input_sample_rate)
-                          + stage_b(plan, limiter_gain_db, limiter_ceiling_dbtp, trim_db=trim_db))
+                          + stage_b(plan, limiter_gain_db, limiter_ceiling_dbtp, trim_db=trim_db,
+                                    dc_block=dc_block))
 
 
 def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
@@ -51,12 +63,14 @@ def stage_a(plan: Plan, input_sample_rate: int) -> list[dict[str, Any]]:
 
 
 def stage_b(
-    plan: Plan, gain_db: float, ceiling_dbtp: float, *, trim_db: float = 0.0, final: bool = True
+    plan: Plan, gain_db: float, ceiling_dbtp: float, *, trim_db: float = 0.0, final: bool = True,
+    dc_block: bool = False,
 ) -> list[dict[str, Any]]:
     """Gain into the limiter, the limiter, a trim after it (never up) and, at 16 bits, dither.
 
-    ``final=False`` stops after the limiter (the measuring passes); ``final=True`` is the
-    whole tail as recorded in the master's chain.
+    ``dc_block`` adds a DC blocker and a safety limiter after the limiter. ``final=False``
+    stops after the limiting (the measuring passes); ``final=True`` is the whole tail as
+    recorded in the master's chain.
     """
     limiter = dict(plan.limiter_params)
     into_limiter = min(float(gain_db), MAX_LIMITER_INPUT_GAIN_DB)
@@ -66,6 +80,11 @@ def stage_b(
     if gain_db > into_limiter:  # more than the limiter's input stage takes: a gain before it
         procs.append({"type": "gain", "params": {"gain_db": round(float(gain_db) - into_limiter, 4)}})
     procs.append({"type": "limiter", "params": limiter})
+    if dc_block:
+        procs.append({"type": "highpass", "params": {"cutoff_hz": DC_BLOCK_HZ,
+                                                     "slope_db_per_octave": 6}})
+        procs.append({"type": "limiter", "params": {**limiter, **SAFETY_LIMITER,
+                                                    "input_gain_db": 0.0}})
     if final:
         procs.extend(stage_c(plan, trim_db))
     return procs
@@ -89,6 +108,12 @@ class StageResult:
     sample_rate: int
     loudness: Any = None  # LoudnessResult
     gain_reduction_db: dict[str, Array] = field(default_factory=dict)
+    channel_means: tuple[float, ...] = ()  # mean of each channel (DC), when measured
+
+    @property
+    def dc_offset(self) -> float:
+        """The largest absolute channel mean (0 when not measured)."""
+        return max((abs(m) for m in self.channel_means), default=0.0)
 
 
 def run_chain(
@@ -215,9 +240,12 @@ def render_stage(
         traces = _TraceCollector(out_rate)
         writer = (AudioWriter(out_path, sample_rate=out_rate, num_channels=info.num_channels,
                               bit_depth=bit_depth) if out_path is not None else None)
+        sums = np.zeros(info.num_channels)
+
         def sink(block: Array) -> None:
             if meter is not None:
                 meter.update(block)
+                sums[:] += block.sum(axis=1)
             if writer is not None:
                 writer.write(block)
 
@@ -246,6 +274,7 @@ def render_stage(
         sample_rate=out_rate,
         loudness=result,
         gain_reduction_db=traces.result(),
+        channel_means=tuple(float(x) for x in sums / max(n_out, 1)) if measure else (),
     )
 
 
@@ -270,6 +299,7 @@ class RenderResult:
     output: StageResult
     pre: StageResult
     passes: int
+    dc_offset_blocked: float = 0.0  # the DC the limiter left, when a DC blocker removed it
 
 
 def render_master(
@@ -323,10 +353,19 @@ def render_master(
     gain = min(gain + OVERSHOOT_LU, cap) if math.isfinite(gain) else gain
     capped = capped or gain >= cap
     limited: StageResult | None = None
-    for _ in range(8):
-        limited = render_stage(pre_path, stage_b(plan, gain, limiter_ceiling, final=False),
-                               out_path=limited_path, bit_depth=32, progress=step("limiting"))
+    dc_block = False
+    dc_found = 0.0
+    searches = 0
+    while searches < 8:
+        limited = render_stage(
+            pre_path, stage_b(plan, gain, limiter_ceiling, final=False, dc_block=dc_block),
+            out_path=limited_path, bit_depth=32, progress=step("limiting"))
         passes += 1
+        if not dc_block and limited.dc_offset >= DC_BLOCK_ABOVE:
+            # the limiter left a DC offset: block it and measure again at the same gain (once)
+            dc_block, dc_found, prev = True, limited.dc_offset, None
+            continue
+        searches += 1
         measured = limited.integrated_lufs
         err = target - measured
         if not math.isfinite(err) or err <= 0.02 or (capped and err > 0):
@@ -371,7 +410,8 @@ def render_master(
         num_frames=limited.num_frames,
         sample_rate=limited.sample_rate,
         loudness=limited.loudness,
-        gain_reduction_db=limited.gain_reduction_db,
+        gain_reduction_db=_merge_limiter_traces(limited.gain_reduction_db),
+        channel_means=tuple(m * 10 ** (trim / 20) for m in limited.channel_means),
     )
     achieved = out.integrated_lufs
     shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
@@ -380,7 +420,7 @@ def render_master(
     return RenderResult(
         output_path=os.fspath(out_path),
         chain=full_chain(plan, input_sample_rate=rate_in, limiter_gain_db=gain,
-                         limiter_ceiling_dbtp=limiter_ceiling, trim_db=trim),
+                         limiter_ceiling_dbtp=limiter_ceiling, trim_db=trim, dc_block=dc_block),
         limiter_gain_db=gain,
         limiter_ceiling_dbtp=limiter_ceiling,
         reachable=reachable,
@@ -392,4 +432,20 @@ def render_master(
         output=out,
         pre=pre,
         passes=passes,
+        dc_offset_blocked=dc_found,
     )
+
+
+def _merge_limiter_traces(traces: dict[str, Array]) -> dict[str, Array]:
+    """One limiter trace: the safety limiter's reduction added to the main limiter's."""
+    keys = [k for k in traces if k.split(":", 1)[-1] == "limiter"]
+    if len(keys) < 2:
+        return traces
+    merged = {k: v for k, v in traces.items() if k not in keys[1:]}
+    total = np.array(traces[keys[0]], dtype=np.float64)
+    for k in keys[1:]:
+        extra = traces[k]
+        n = min(total.size, extra.size)
+        total[:n] += extra[:n]
+    merged[keys[0]] = total
+    return merged
