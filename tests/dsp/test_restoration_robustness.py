@@ -136,3 +136,62 @@ def test_dehum_detects_mains_off_nominal_under_bass(sample_rate: int) -> None:
     proc = Dehummer(DehumParams(), sample_rate=sample_rate, num_channels=2)
     proc.process(x)
     assert proc.mains_hz_detected == 0.0, f"clean bass taken for hum: {proc.hum_lines}"
+
+
+class _TrackRecorder(Dehummer):
+    """Records the fundamental the tracker chose at each window."""
+
+    def _reset_state(self) -> None:
+        super()._reset_state()
+        self.track: list[float] = []
+
+    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
+        c, f = super()._estimate(x, centre, first_valid)
+        self.track.append(f)
+        return c, f
+
+
+class _FrozenTrack(Dehummer):
+    """The same estimator along a given frequency track: linear in its input."""
+
+    track: list[float]
+
+    def _reset_state(self) -> None:
+        super()._reset_state()
+        self._i = 0
+
+    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
+        from burnish.dsp.restoration import _demod_channels
+
+        f = self.track[self._i]
+        self._i += 1
+        c = _demod_channels(np.ascontiguousarray(x), centre, self._win, self._back,
+                            np.array([f]) / self.sample_rate, self.params.harmonics, first_valid)[0]
+        return c, f
+
+
+@pytest.mark.parametrize("mains_hz", [50.0, 60.0])
+def test_dehum_tracking_keeps_to_the_hum_under_music(mains_hz: float) -> None:
+    """``DehumParams(mains_hz=...)`` with the default drift tracking (+-0.5 Hz). The hum's
+    residual is measured along the track the processor chose on music + hum (the estimator is
+    linear for a given track). Before: a power peak search in one 0.75-s window, pulled by the
+    music across the whole +-0.5 Hz: mix01 9.7 / 17.8 dB (sweep: 6-31 dB on 12 materials).
+    After (coherent over ~3 s, lines weighted by their steady share): 38.6 / 30.5 dB."""
+    import soundfile as sf
+
+    from burnish.dsp.base import process_offline
+
+    data, sr = sf.read(str(require_corpus() / "mix01_blues_city_blues.flac"), always_2d=True,
+                       dtype="float64")
+    x = np.ascontiguousarray(data.T[:, 5 * sr : 11 * sr])
+    h = hum(x.shape[1], sr, mains_hz)
+    params = DehumParams(mains_hz=mains_hz)
+    rec = _TrackRecorder(params, sample_rate=sr, num_channels=2)
+    process_offline(rec, x + h)
+    frozen = _FrozenTrack(params, sample_rate=sr, num_channels=2)
+    frozen.track = list(rec.track)
+    residual = process_offline(frozen, np.stack([h, h]))
+    inner = slice(int(0.5 * sr), x.shape[1] - int(0.5 * sr))
+    reduction = 10 * np.log10(2 * np.sum(h[inner] ** 2) / np.sum(residual[:, inner] ** 2))
+    assert reduction >= 30.0, f"hum reduced by {reduction:.1f} dB (need >= 30); track {rec.track}"
+    assert max(abs(f - mains_hz) for f in rec.track) < 0.1, f"track wandered: {rec.track}"
