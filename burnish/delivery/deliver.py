@@ -63,6 +63,16 @@ LOSSY_GUARD_DB = 0.02
 #: 0.022 dB over and 0.011 dB under the ffmpeg binary's ebur128 (whose 4x oversampling filter
 #: is another); 0.03 dB more covers that with room.
 OWN_METER_GUARD_DB = 0.03
+#: Lossy, burnish's meter alone: a decoded true peak within this much under its limit is a
+#: close call, confirmed by libavfilter's ebur128 (the file is decoded again; the higher of
+#: the two must then be under the ceiling less :data:`LOSSY_GUARD_DB`). On dense masters with
+#: content near Nyquist (square-wave edges, fs/4 tones) burnish's meter read up to 0.08 dB
+#: under the ffmpeg binary's ebur128, more than :data:`OWN_METER_GUARD_DB` covers.
+CONFIRM_BAND_DB = 0.1
+#: AAC: after this many encodes over the ceiling with ffmpeg's default coding tools, the rest
+#: are made without PNS, intensity stereo and TNS (:data:`burnish.io.codecs.AAC_PLAIN_OPTIONS`),
+#: whose true peak follows the gain where the defaults' can jump by several dB.
+AAC_PLAIN_AFTER = 2
 #: Lossy: extra gain reduction beyond the measured excess on a retry (codec noise moves).
 LOSSY_MARGIN_DB = 0.1
 #: Lossless: extra reduction beyond the excess when rate conversion raised the true peak.
@@ -136,6 +146,9 @@ class DeliverableResult:
     notes: tuple[str, ...] = field(default=())
     cpu_s: float = 0.0  # CPU time of the process that rendered it (tags not included)
     probe_true_peak_dbtp: float | None = None  # lossy: decoded true peak of the probe at 0 dB
+    #: lossy, burnish's meter alone: libavfilter ebur128's decoded true peak when burnish's was
+    #: a close call (within CONFIRM_BAND_DB of its limit); the file passed only if both did
+    confirm_true_peak_dbtp: float | None = None
 
     @property
     def lossy(self) -> bool:
@@ -175,6 +188,7 @@ class DeliverableResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "cpu_s": round(self.cpu_s, 3),
             "probe_true_peak_dbtp": num(self.probe_true_peak_dbtp),
+            "confirm_true_peak_dbtp": num(self.confirm_true_peak_dbtp),
             "notes": list(self.notes),
         }
 
@@ -388,7 +402,7 @@ def _render_pcm(
 
 def _render_lossy(
     src: MasterSource, dest: Destination, out_path: str, *, sample_rate: int, gain_db: float,
-    independent: bool,
+    independent: bool, encoder_options: dict[str, str] | None = None,
 ) -> _Measured:
     """Encode a lossy deliverable (gain applied on the way in), decode it once and measure it
     in that pass (with libavfilter's ebur128 too when ``independent``)."""
@@ -397,7 +411,8 @@ def _render_lossy(
     encode_blocks(_master_blocks(src), out_path, codec=cast(Any, dest.codec),
                   input_sample_rate=src.sample_rate, num_channels=src.num_channels,
                   sample_rate=sample_rate, bitrate_kbps=dest.bitrate_kbps,
-                  vbr_quality=dest.vbr_quality, gain_db=gain_db)
+                  vbr_quality=dest.vbr_quality, gain_db=gain_db,
+                  encoder_options=encoder_options)
     return measure_decoded(out_path, independent=independent)
 
 
@@ -487,12 +502,27 @@ def measure_decoded(path: str | os.PathLike[str], *, independent: bool = True) -
     return _Measured(own, other)
 
 
+def _ebur128_true_peak(path: str) -> float | None:
+    """The decoded true peak of a lossy file by libavfilter's ebur128 alone, or None when the
+    file is too short for the filter to report one."""
+    from burnish.errors import AudioFileError
+    from burnish.io.ffmeter import ffmpeg_ebur128
+
+    try:
+        return float(ffmpeg_ebur128(path).true_peak_dbtp)
+    except AudioFileError:
+        return None
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _tags_for(md: Metadata, dest: Destination, measured: _Measured) -> Metadata:
-    """``md`` plus the loudness tags computed from the deliverable."""
+def _tags_for(
+    md: Metadata, dest: Destination, measured: _Measured, origination: Any = None
+) -> Metadata:
+    """``md`` plus the loudness tags computed from the deliverable (and, for WAV, the bext
+    origination time: ``origination``, the master's modification time)."""
     own = measured.own
     integrated = _finite(own.integrated_lufs)
     tp = measured.true_peak_dbtp
@@ -507,6 +537,7 @@ def _tags_for(md: Metadata, dest: Destination, measured: _Measured) -> Metadata:
     if dest.codec == "wav":
         out = replace(
             out,
+            origination=origination,
             artwork_path=None,  # RIFF has no standard picture chunk
             integrated_lufs=integrated,
             loudness_range_lu=_finite(own.lra_lu),
@@ -545,6 +576,8 @@ class _Rendered:
     probe_true_peak_dbtp: float | None
     wall_s: float
     cpu_s: float
+    notes: tuple[str, ...] = ()
+    confirm_true_peak_dbtp: float | None = None  # libavfilter's, on a close call
 
 
 #: Lossy probe: this many 1 s windows of the master (the loudest among those peaking within
@@ -664,26 +697,47 @@ def _render(job: _Job) -> _Rendered:
     dithered = False
     attempts = 0
     passed = False
+    options: dict[str, str] | None = None
+    notes: list[str] = []
+    confirm_tp: float | None = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         attempts = attempt
         if dest.lossy:
+            if dest.codec == "aac" and attempt > AAC_PLAIN_AFTER and options is None:
+                from burnish.io.codecs import AAC_PLAIN_OPTIONS
+
+                options = dict(AAC_PLAIN_OPTIONS)
+                notes.append("AAC encoded without PNS, intensity stereo and TNS: with them the"
+                             f" decoded true peak missed the ceiling {AAC_PLAIN_AFTER} times")
             measured = _render_lossy(src, dest, job.tmp_path, sample_rate=rate, gain_db=gain_db,
-                                     independent=job.independent)
+                                     independent=job.independent, encoder_options=options)
+            tp = measured.true_peak_dbtp
+            held_to = limit
+            confirm_tp = None
+            if (not job.independent and math.isfinite(tp)
+                    and limit - CONFIRM_BAND_DB < tp <= job.ceiling_dbtp - LOSSY_GUARD_DB):
+                # a close call: burnish's meter alone may read a little under other meters on
+                # content near Nyquist, so libavfilter's ebur128 confirms (decoded again)
+                confirm_tp = _ebur128_true_peak(job.tmp_path)
+                if confirm_tp is not None:  # None: too short for ebur128 to report
+                    held_to = job.ceiling_dbtp - LOSSY_GUARD_DB
+                    tp = max(tp, confirm_tp)
+            passed = not math.isfinite(tp) or tp <= held_to
         else:
             measured, dithered = _render_pcm(src, dest, job.tmp_path, sample_rate=rate,
                                              gain_db=gain_db, seed=job.seed)
-        tp = measured.true_peak_dbtp
-        if not math.isfinite(tp) or tp <= limit:
-            passed = True
+            tp = measured.true_peak_dbtp
+            held_to = limit
+            passed = not math.isfinite(tp) or tp <= limit
+        if passed or attempt == MAX_ATTEMPTS:
             break
-        if attempt == MAX_ATTEMPTS:
-            break
-        step = tp - limit + (LOSSY_MARGIN_DB if dest.lossy else PCM_MARGIN_DB)
+        step = tp - held_to + (LOSSY_MARGIN_DB if dest.lossy else PCM_MARGIN_DB)
         gain_db = round(gain_db - step, 4)
     if measured is None:  # pragma: no cover - the loop runs at least once
         raise RuntimeError("no attempt was made")
     return _Rendered(measured, rate, gain_db, attempts, passed, dithered, probe_tp,
-                     time.perf_counter() - t0, time.process_time() - c0)
+                     time.perf_counter() - t0, time.process_time() - c0, tuple(notes),
+                     confirm_tp)
 
 
 def _finish(
@@ -693,18 +747,23 @@ def _finish(
     t0 = time.perf_counter()
     src, dest, ceiling_dbtp = job.src, job.dest, job.ceiling_dbtp
     measured, gain_db = done.measured, done.gain_db
-    notes: list[str] = []
+    notes: list[str] = list(done.notes)
     if gain_db != 0.0:
         notes.append(f"gain {gain_db:+.2f} dB before {'encoding' if dest.lossy else 'writing'}"
                      f" to keep the decoded true peak under {ceiling_dbtp:.2f} dBTP")
     if not done.passed:
-        notes.append(f"decoded true peak {measured.true_peak_dbtp:.2f} dBTP is still over the"
+        worst = max(measured.true_peak_dbtp, done.confirm_true_peak_dbtp or -math.inf)
+        notes.append(f"decoded true peak {worst:.2f} dBTP is still over the"
                      f" {ceiling_dbtp:.2f} dBTP ceiling after {done.attempts} attempts")
     if dest.bit_depth is not None and src.bit_depth is not None and src.bit_depth < dest.bit_depth:
         notes.append(f"made from a {src.bit_depth}-bit master: the extra bits carry nothing")
     if dest.codec == "wav" and md.artwork_path is not None:
         notes.append("artwork not embedded (WAV has no standard picture chunk)")
-    tagged = _tags_for(md, dest, measured)
+    import datetime
+
+    # the bext origination is the master's modification time, not now: reruns are identical
+    origination = datetime.datetime.fromtimestamp(int(os.stat(src.path).st_mtime))
+    tagged = _tags_for(md, dest, measured, origination)
     say(f"{dest.name}: tagging", 0.9)
     write_tags(job.tmp_path, tagged)
     ind = measured.independent
@@ -736,6 +795,7 @@ def _finish(
         notes=tuple(notes),
         cpu_s=done.cpu_s,
         probe_true_peak_dbtp=done.probe_true_peak_dbtp,
+        confirm_true_peak_dbtp=done.confirm_true_peak_dbtp,
     )
 
 
@@ -875,7 +935,7 @@ def deliver(
         raise ParameterError(f"stem={stem!r} must be a plain file name start (no folder, no dot)")
     base = stem or src.stem
     out = Path(os.fspath(out_dir))
-    out.mkdir(parents=True, exist_ok=True)
+    created = _make_folders(out)  # removed again after an error (if still empty)
     finals = [out / deliverable_name(base, d) for d in dests]
     for final in finals:
         if final.exists() and os.path.samefile(final, src.path):
@@ -883,7 +943,11 @@ def deliver(
                 f"{display_name(final)}: would overwrite the master it is made from;"
                 " choose another output folder"
             )
-    work = tempfile.mkdtemp(prefix=".burnish-deliver-", dir=out)
+    try:
+        work = tempfile.mkdtemp(prefix=".burnish-deliver-", dir=out)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         frames = audio_info(src.path).num_frames
         # read once, shared by every deliverable (and forked worker) instead of read by each
@@ -913,11 +977,35 @@ def deliver(
         for r, final in zip(made, finals):
             commit_temp(r.path, final)
         commit_temp(record_tmp, out / f"{base}.delivery.json")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_empty(created)
+        raise
     finally:
         _SHARED_MASTER.pop(src.path, None)
         shutil.rmtree(work, ignore_errors=True)
     say("done", 1.0)
     return results
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, deepest first."""
+    created: list[Path] = []
+    at = folder
+    while not at.exists() and at != at.parent:
+        created.append(at)
+        at = at.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _remove_empty(created: Sequence[Path]) -> None:
+    """Remove the folders :func:`_make_folders` created, as long as they are empty."""
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _delivery_record(

@@ -32,7 +32,7 @@ target, renamed into place only when the encoder has finished.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal, get_args
@@ -62,6 +62,15 @@ _KBPS_RANGE = {"mp3": (32, 320), "aac": (32, 512), "opus": (6, 510)}
 _MP3_CBR_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+#: ffmpeg's AAC encoder with its optional coding tools off: perceptual noise substitution,
+#: intensity stereo and temporal noise shaping. Its defaults (all on) can overshoot
+#: erratically on dense material with strong content near fs/4 and square-wave edges (one
+#: ISP-heavy master at -1 dBTP decoded at +4.7 dBTP after -1.6 dB of gain, at -0.9 dBTP after
+#: -2.2 dB, at -0.7 dBTP after -3.4 dB); without these tools the same master's overshoot
+#: followed the gain (at most +0.08 dB). At 256 kbps the three are low-rate tools that cost
+#: little to leave out; :mod:`burnish.delivery.deliver` falls back to this set only when the
+#: default encode misses its true-peak ceiling twice.
+AAC_PLAIN_OPTIONS: dict[str, str] = {"aac_pns": "0", "aac_is": "0", "aac_tns": "0"}
 #: LAME's quality scale is passed to ffmpeg as global_quality = q * FF_QP2LAMBDA.
 _FF_QP2LAMBDA = 118
 _BLOCK_FRAMES = 65536
@@ -258,11 +267,16 @@ def encode_blocks(
     vbr_quality: int | None = None,
     bit_depth: int = 24,
     gain_db: float = 0.0,
+    encoder_options: Mapping[str, str] | None = None,
 ) -> EncodeResult:
     """:func:`encode_file` for a stream of ``(channels, n)`` float blocks at
     ``input_sample_rate`` (for callers that already hold the audio: nothing is read again).
-    ``sample_rate`` is the output rate (default as :func:`encode_file` chooses it)."""
+    ``sample_rate`` is the output rate (default as :func:`encode_file` chooses it).
+    ``encoder_options`` are ffmpeg encoder options for AAC and Opus (e.g.
+    :data:`AAC_PLAIN_OPTIONS`)."""
     kbps = _check_codec_options(codec, bitrate_kbps, vbr_quality, gain_db)
+    if encoder_options and codec not in ("aac", "opus"):
+        raise ParameterError(f"encoder_options apply to aac and opus, not to {codec}")
     out = os.fspath(out_path)
     rate = _output_rate(codec, check_sample_rate(input_sample_rate), sample_rate)
     stream: Iterator[npt.NDArray[np.floating]] = iter(blocks)
@@ -273,7 +287,8 @@ def encode_blocks(
         return _encode_pcm(resampled, out, codec=codec, sample_rate=rate,
                            num_channels=num_channels, bit_depth=bit_depth)
     return _encode_lossy(resampled, out, codec=codec, sample_rate=rate, num_channels=num_channels,
-                         bitrate_kbps=kbps, vbr_quality=vbr_quality)
+                         bitrate_kbps=kbps, vbr_quality=vbr_quality,
+                         encoder_options=encoder_options)
 
 
 def _encode_pcm(
@@ -385,6 +400,7 @@ def _encode_mp3_pedalboard(
 def _encode_lossy(
     blocks: Iterator[npt.NDArray[np.float64]], out: str, *, codec: str, sample_rate: int,
     num_channels: int, bitrate_kbps: int | None, vbr_quality: int | None,
+    encoder_options: Mapping[str, str] | None = None,
 ) -> EncodeResult:
     import av
 
@@ -404,7 +420,8 @@ def _encode_lossy(
         # bitexact: no random Ogg serial number, no version string: the same input gives the
         # same bytes on every run
         with av.open(tmp, "w", format=muxer, options={"fflags": "+bitexact"}) as container:
-            stream: Any = container.add_stream(encoder, rate=sample_rate, layout=layout)
+            stream: Any = container.add_stream(encoder, rate=sample_rate, layout=layout,
+                                               options=dict(encoder_options or {}))
             cc = stream.codec_context
             # fed float samples in the encoder's own layout (no resampler, no conversion)
             fmt = _ENCODER_FORMATS[encoder]

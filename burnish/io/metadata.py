@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import struct
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields
 from typing import Any
@@ -85,6 +86,9 @@ class Metadata:
     true_peak_dbtp: float | None = None
     max_momentary_lufs: float | None = None
     max_short_term_lufs: float | None = None
+    #: Broadcast WAV bext OriginationDate/Time; None: now. A delivery passes its master's
+    #: modification time, so reruns from the same master give the same bytes.
+    origination: _dt.datetime | None = None
 
 
 # -------------------------------------------------------------------------------------------
@@ -209,9 +213,17 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 def _check_text(field: str, value: str, container: str) -> None:
     if "\x00" in value:
         raise DeliveryError(f"{field}: contains a NUL character, which {container} tags can't hold")
-    bad = [c for c in value if not c.isprintable() and c not in "\n\t"]
+    # only C0/C1 controls (category Cc) are refused: format characters (Cf) such as the
+    # zero-width joiner of emoji sequences (U+200D), bidi marks (U+200E/U+200F) or a
+    # zero-width space are ordinary text in every container, though str.isprintable() says no
+    bad = [c for c in value if unicodedata.category(c) == "Cc" and c not in "\n\t"]
     if bad:
         raise DeliveryError(f"{field}: contains the control character {bad[0]!r}")
+    lone = [c for c in value if unicodedata.category(c) == "Cs"]
+    if lone:
+        raise DeliveryError(
+            f"{field}: contains the lone surrogate {lone[0]!r}, which UTF-8 can't encode"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,7 +589,7 @@ def _loudness(value: float | None) -> int:
 
 def _bext_chunk(c: _Clean, name: str, fmt: bytes) -> bytes:
     md = c.md
-    now = _dt.datetime.now()
+    now = md.origination if md.origination is not None else _dt.datetime.now()
     description = md.comment or md.title or ""
     originator = md.publisher or md.artist or "burnish"
     _tag, channels, sample_rate, _br, _align, bits = struct.unpack("<HHIIHH", fmt[:16])
@@ -617,7 +629,7 @@ def _ixml_chunk(c: _Clean) -> bytes:
         f"{f.name.upper()}={getattr(md, f.name)}"
         for f in fields(md)
         if getattr(md, f.name) is not None
-        and f.name not in ("artwork_path", "isrc", "barcode", "iswc", "comment")
+        and f.name not in ("artwork_path", "isrc", "barcode", "iswc", "comment", "origination")
     ]
     for key, value in (("ISRC", c.isrc), ("BARCODE", c.barcode), ("ISWC", c.iswc)):
         if value is not None:
