@@ -135,6 +135,10 @@ INTENSITY = {
 }
 
 # The tonal analysis covers 1/3-octave bands; corrections are confined to where music lives.
+#: Peak reduction allowed beyond the cap when the cap leaves a master within the loudness
+#: tolerance of its target: it then lands on the target instead of at the tolerance's edge.
+CAP_STRETCH_DB = 1.0
+
 EQ_LOW_HZ = 30.0
 EQ_HIGH_HZ = 18000.0
 LEVEL_REF_BAND = (100.0, 8000.0)
@@ -468,7 +472,9 @@ def decide(
         f"{target.title}: {target.source}" + (
             "" if max_limiting is None else
             f"; the limiter may take at most {max_limiting:.0f} dB off the peaks (intensity"
-            f" {settings.intensity}), beyond that the target is reported as out of reach"),
+            f" {settings.intensity}; {CAP_STRETCH_DB:g} dB more where that lands a master"
+            " within 0.2 LU of the target on it), beyond that the target is reported as out"
+            " of reach"),
     ))
     if out_rate != profile.sample_rate:
         decisions.append(Decision(

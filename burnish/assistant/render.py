@@ -6,7 +6,10 @@ Two stages. Stage A (everything before the limiter, and rate conversion) is rend
 work file: each pass writes a candidate master and measures it, and secant steps on the gain
 land the integrated loudness on the target (the limiter is not linear, so the gain is found by
 iteration); the pass that lands is the master. A cap on the limiter's peak reduction keeps the
-assistant from crushing music to reach a number; the shortfall is then reported instead.
+assistant from crushing music to reach a number; the shortfall is then reported instead. A
+master that falls short at the cap by no more than the tolerance counts as reaching the target,
+so the cap is stretched by ``CAP_STRETCH_DB`` to land it on the target rather than at the edge
+of the tolerance.
 
 A limiter's gain moves with the waveform, so on asymmetric low-frequency material (a kick whose
 first half-cycle is its largest) it leaves a DC offset behind, though the mix was high-passed
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from burnish.assistant.decide import Plan
+from burnish.assistant.decide import CAP_STRETCH_DB, Plan
 from burnish.io.files import AudioReader, AudioWriter
 
 Array = npt.NDArray[np.float64]
@@ -36,6 +39,7 @@ TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
 MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
 PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
+REACH_TOLERANCE_LU = 0.2  # a capped master this close to the target still reaches it
 DC_BLOCK_ABOVE = 5e-4  # a limited pass whose |mean| reaches this gets a DC blocker (verify: 1e-3)
 DC_BLOCK_HZ = 2.0  # first-order high-pass after the limiter: the least lift of the peaks
 # the limiter after the DC blocker only catches the blocker's overshoot: short and fast
@@ -353,6 +357,7 @@ def render_master(
     gain = min(gain + OVERSHOOT_LU, cap) if math.isfinite(gain) else gain
     capped = capped or gain >= cap
     limited: StageResult | None = None
+    stretched = False
     dc_block = False
     dc_found = 0.0
     searches = 0
@@ -368,8 +373,15 @@ def render_master(
         searches += 1
         measured = limited.integrated_lufs
         err = target - measured
-        if not math.isfinite(err) or err <= 0.02 or (capped and err > 0):
-            break  # over the target (a cut lands it), on it, or as loud as allowed
+        if not math.isfinite(err) or err <= 0.02:
+            break  # over the target (a cut lands it) or on it
+        if capped:
+            if stretched or err > REACH_TOLERANCE_LU:
+                break  # as loud as allowed: the shortfall is reported
+            # short by less than the tolerance at the cap: such a master counts as reaching
+            # the target, so it should land on it, not at the tolerance's edge (where another
+            # meter may read it outside); a little more limiting does that
+            cap, capped, stretched = cap + CAP_STRETCH_DB, False, True
         slope = 1.0
         if prev is not None and abs(gain - prev[0]) > 1e-6:
             slope = float(np.clip((measured - prev[1]) / (gain - prev[0]), 0.05, 1.5))
@@ -415,7 +427,7 @@ def render_master(
     )
     achieved = out.integrated_lufs
     shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
-    reachable = not capped or shortfall <= 0.2
+    reachable = not capped or shortfall <= REACH_TOLERANCE_LU
     limiting = (pre_peak + gain - ceiling) if math.isfinite(pre_peak) else 0.0
     return RenderResult(
         output_path=os.fspath(out_path),
