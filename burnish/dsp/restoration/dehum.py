@@ -44,13 +44,30 @@ class DehumParams:
 
 #: Fraction of the estimation window before its centre (the rest is look-ahead).
 DEHUM_BACK_FRACTION = 2.0 / 3.0
-#: Frequency tracking: the lines of the last this many windows (one per hop, ~3 s) are added
-#: coherently at each candidate fundamental offset, searched in ``DEHUM_TRACK_STEP_HZ`` steps
-#: over the allowed drift and refined by a parabola.
+#: Frequency tracking: the lines of the last this many hops (~3 s), demodulated at the nominal
+#: harmonics twice per hop (at each hop boundary and half a hop before it), are added coherently
+#: at each candidate fundamental offset, searched in ``DEHUM_TRACK_STEP_HZ`` steps over the
+#: allowed drift. (Sampling the lines once per hop, 2.7 Hz, aliased music up to 2.7 Hz beside a
+#: harmonic, inside the 0.75-s window's main lobe, onto offsets near nominal.)
 DEHUM_TRACK_HOPS = 8
-#: ...with fewer windows than this the fundamental stays where it was (nominal or detected).
+#: ...with fewer hops than this (of complete windows) the fundamental stays where it was.
 DEHUM_TRACK_MIN_HOPS = 4
 DEHUM_TRACK_STEP_HZ = 0.01
+#: The fundamental stays exactly at nominal (or the detected offset) unless the lines agree on
+#: another one. The evidence for the best offset is its gain in steady share over nominal,
+#: harmonic by harmonic, each gain clipped to +-``DEHUM_TRACK_GAIN_CAP`` (one line that a steady
+#: note near it pulls cannot decide alone: mains off nominal moves *every* harmonic by h x the
+#: offset, a note moves one) and summed. The track leaves nominal when the sum reaches
+#: ``DEHUM_TRACK_ENTER`` at ``DEHUM_TRACK_CONFIRM`` consecutive decisions (hops) at offsets within
+#: ``DEHUM_TRACK_TOLERANCE_HZ``, and holds the offset while the best offset stays within that
+#: tolerance of it and the sum above ``DEHUM_TRACK_HOLD``; offsets under
+#: ``DEHUM_TRACK_MIN_OFFSET_HZ`` are nominal (a 0.02 Hz error costs little: 35 dB left).
+DEHUM_TRACK_GAIN_CAP = 0.5
+DEHUM_TRACK_ENTER = 1.0
+DEHUM_TRACK_HOLD = 0.6
+DEHUM_TRACK_CONFIRM = 2
+DEHUM_TRACK_TOLERANCE_HZ = 0.05
+DEHUM_TRACK_MIN_OFFSET_HZ = 0.02
 #: Auto detection: the evidence of the last this many hops (about 3 s) is weighed at each hop.
 DEHUM_DETECT_HOPS = 8
 #: A line counts as hum when its steady part (the coherent mean of its phasors over those
@@ -205,14 +222,21 @@ class Dehummer(_HopProcessor):
         self._win = np.concatenate([rise, fall])
         hop = int(round(self.HOP_S * self.sample_rate))
         drift = params.max_drift_hz
-        self._track_grid = np.arange(-drift, drift + 1e-9, DEHUM_TRACK_STEP_HZ)
+        steps = int(math.ceil(drift / DEHUM_TRACK_STEP_HZ - 1e-9))
+        self._track_grid = np.clip(np.arange(-steps, steps + 1) * DEHUM_TRACK_STEP_HZ, -drift, drift)
+        self._track_zero = steps  # index of offset 0 (nominal)
         self._setup_framing(history=self._back, hop=hop, lookahead=self._ahead)
 
     def _reset_state(self) -> None:
         self.mains_hz_detected = float(self.params.mains_hz)
         self.fundamental_hz = float(self.params.mains_hz)
         self._c_prev: npt.NDArray[np.complex128] | None = None
-        self._track_hist: list[npt.NDArray[np.complex128]] = []
+        #: (global sample index of the window centre, lines (channels, harmonics)), complete
+        #: windows only
+        self._track_hist: list[tuple[int, npt.NDArray[np.complex128]]] = []
+        self._track_lock: float | None = None  # offset held (Hz) or None (nominal)
+        self._track_candidate: float | None = None
+        self._track_streak = 0
         self._detect_hist: list[npt.NDArray[np.complex128]] = []
         #: lines of each family that passed the hum tests at the last detection
         self.hum_lines: dict[float, int] = {50.0: 0, 60.0: 0}
@@ -221,12 +245,13 @@ class Dehummer(_HopProcessor):
     def _estimate(self, x: Array, centre: int, first_valid: int) -> tuple[npt.NDArray[np.complex128], float]:
         """Per-channel complex amplitudes (channels, harmonics) and the fundamental (Hz).
 
-        The fundamental is the offset from nominal (within ``max_drift_hz``) at which the lines
-        of the last ``DEHUM_TRACK_HOPS`` windows (demodulated at the nominal harmonics) add up
-        most coherently: a DFT over ~3 s, where steady hum keeps its power and music near the
-        harmonics, which changes in level and phase, averages down. (A power peak search in the
-        one 0.75-s window let music pull the estimate across the whole +-0.5 Hz: hum at -40
-        dBFS under music was reduced by only 6-31 dB, though 76 dB at a fixed frequency.)
+        The fundamental is nominal (or where detection put it) unless the lines of the last
+        ``DEHUM_TRACK_HOPS`` hops, demodulated at the nominal harmonics twice per hop, agree on
+        an offset within ``max_drift_hz`` (:meth:`_track_offset`): a DFT over ~3 s, where steady
+        hum keeps its power and music, which changes in level and phase, averages down, and an
+        offset must be carried by more than one harmonic. (Taking the best offset whatever its
+        support let steady notes near one harmonic pull the track: hum exactly at 50 Hz was
+        reduced by only 17 dB under an organ's 49 / 98 Hz, though 76 dB at a fixed frequency.)
         The amplitudes are then demodulated at that fundamental in the current window.
         """
         sr = self.sample_rate
@@ -238,41 +263,84 @@ class Dehummer(_HopProcessor):
             c = _demod_channels(xc, centre, self._win, self._back, np.array([nominal / sr]), k,
                                 first_valid)[0]
             return c, nominal
-        z = _demod_channels(xc, centre, self._win, self._back, np.array([nominal / sr]), k,
-                            first_valid)[0]
-        self._track_hist.append(z)
-        if len(self._track_hist) > DEHUM_TRACK_HOPS:
-            self._track_hist.pop(0)
-        hist = np.stack(self._track_hist)  # (hops, channels, harmonics)
-        n_h = hist.shape[0]
-        if n_h < DEHUM_TRACK_MIN_HOPS:
+        f_nom = np.array([nominal / sr])
+        z = _demod_channels(xc, centre, self._win, self._back, f_nom, k, first_valid)[0]
+        base = self._hop_index * self._hop - self._history  # global index of buffer sample 0
+        half = self._hop // 2
+        for pos in (centre - half, centre):
+            if pos - self._back < first_valid:
+                continue  # the window reaches before the stream: its phase is biased
+            line = z if pos == centre else _demod_channels(
+                xc, pos, self._win, self._back, f_nom, k, first_valid)[0]
+            if not self._track_hist or self._track_hist[-1][0] < base + pos:
+                self._track_hist.append((base + pos, line))
+        del self._track_hist[: max(0, len(self._track_hist) - 2 * DEHUM_TRACK_HOPS)]
+        if len(self._track_hist) < 2 * DEHUM_TRACK_MIN_HOPS:
             f_hat = self.fundamental_hz
-            c_hat = _demod_channels(xc, centre, self._win, self._back, np.array([f_hat / sr]), k,
-                                    first_valid)[0]
-            return c_hat, f_hat
-        grid = self._track_grid
-        h = np.arange(1.0, k + 1.0)
-        # phasors are referred to each window's centre: a line at h (nominal + df) advances
-        # by 2 pi h (nominal + df) hop / sr per hop (the current window is t = 0)
-        t = (np.arange(n_h) - (n_h - 1.0)) * (self._hop / sr)
-        phase = np.mod((nominal + grid)[:, np.newaxis, np.newaxis] * h * t[:, np.newaxis], 1.0)
-        rot = np.exp(-2j * np.pi * phase)  # (grid, hops, harmonics)
-        coherent = np.einsum("gth,tch->gch", rot, hist) / n_h
-        # each line's steady share (coherent over mean power): a line that holds hum peaks
-        # near 1 at the right offset, one that holds music stays low and flat, however loud
-        mean_power = np.maximum(np.mean(np.abs(hist) ** 2, axis=0), 1e-300)
-        power = np.sum(np.abs(coherent) ** 2 / mean_power, axis=(1, 2))
-        i = int(np.argmax(power))
-        df = float(grid[i])
-        if 0 < i < grid.shape[0] - 1:
-            a, b, c3 = power[i - 1], power[i], power[i + 1]
-            denom = a - 2 * b + c3
-            if denom < 0.0:
-                df += float(np.clip(0.5 * (a - c3) / denom, -1.0, 1.0)) * (grid[1] - grid[0])
-        f_hat = float(np.clip(nominal + df, nominal - drift, nominal + drift))
+        else:
+            df = self._track_offset(nominal, base + centre)
+            f_hat = float(np.clip(nominal + df, nominal - drift, nominal + drift))
+        if f_hat == nominal:
+            return z, f_hat
         c_hat = _demod_channels(xc, centre, self._win, self._back, np.array([f_hat / sr]), k,
                                 first_valid)[0]
         return c_hat, f_hat
+
+    def _offset_scores(self, nominal: float, now: int) -> Array:
+        """Steady share of each harmonic at each offset of ``_track_grid``: (grid, harmonics).
+
+        The history holds lines demodulated at the nominal harmonics; harmonic h of a
+        fundamental ``nominal + df`` advances by ``2 pi h (nominal + df) t`` between windows
+        ``t`` seconds apart (``now`` is t = 0). A line's steady share is the power of its
+        coherent mean over the history divided by its mean power: near 1 for a steady line at
+        that frequency, low for music however loud; the channels' shares are averaged.
+        """
+        hist = np.stack([line for _, line in self._track_hist])  # (lines, channels, harmonics)
+        t = np.array([pos - now for pos, _ in self._track_hist], dtype=np.float64) / self.sample_rate
+        h = np.arange(1.0, hist.shape[2] + 1.0)
+        phase = np.mod((nominal + self._track_grid)[:, np.newaxis, np.newaxis] * h * t[:, np.newaxis], 1.0)
+        rot = np.exp(-2j * np.pi * phase)  # (grid, lines, harmonics)
+        coherent = np.einsum("gth,tch->gch", rot, hist) / hist.shape[0]
+        mean_power = np.maximum(np.mean(np.abs(hist) ** 2, axis=0), 1e-300)
+        return np.asarray(np.mean(np.abs(coherent) ** 2 / mean_power, axis=1), dtype=np.float64)
+
+    def _track_offset(self, nominal: float, now: int) -> float:
+        """The fundamental's offset from nominal (Hz): 0 unless the harmonics agree on another
+        one (see ``DEHUM_TRACK_ENTER`` and the constants beside it)."""
+        scores = self._offset_scores(nominal, now)
+        total = np.sum(scores, axis=1)
+        grid = self._track_grid
+        i = int(np.argmax(total))
+        df = float(grid[i])
+        if 0 < i < grid.shape[0] - 1:
+            a, b, c3 = total[i - 1], total[i], total[i + 1]
+            denom = a - 2 * b + c3
+            if denom < 0.0:
+                df += float(np.clip(0.5 * (a - c3) / denom, -1.0, 1.0)) * (grid[1] - grid[0])
+        gain = np.clip(scores[i] - scores[self._track_zero], -DEHUM_TRACK_GAIN_CAP, DEHUM_TRACK_GAIN_CAP)
+        evidence = float(np.sum(gain))
+        tol = DEHUM_TRACK_TOLERANCE_HZ
+        off = abs(df) >= DEHUM_TRACK_MIN_OFFSET_HZ
+        lock = self._track_lock
+        if lock is not None and not (off and abs(df - lock) <= tol and evidence >= DEHUM_TRACK_HOLD):
+            lock = None
+        if lock is None:
+            cand = self._track_candidate
+            if off and evidence >= DEHUM_TRACK_ENTER:
+                same = cand is not None and abs(df - cand) <= tol
+                self._track_streak = self._track_streak + 1 if same else 1
+                self._track_candidate = df
+            else:
+                self._track_streak = 0
+                self._track_candidate = None
+            if self._track_streak >= DEHUM_TRACK_CONFIRM:
+                lock = df
+                self._track_streak = 0
+                self._track_candidate = None
+        else:
+            lock = df
+        self._track_lock = lock
+        return 0.0 if lock is None else lock
 
     def _detect(self, x: Array, centre: int, first_valid: int) -> None:
         """Weigh the hum evidence of the last ``DEHUM_DETECT_HOPS`` hops (see the ``DEHUM_*``
@@ -341,7 +409,12 @@ class Dehummer(_HopProcessor):
                     & (share_near >= DEHUM_STEADY_SHARE))
         count_near = np.sum(hum_near, axis=1)
         need = min(DEHUM_MIN_LINES, lines)
-        count = np.where(count >= need + 1, count, np.where(count_near >= need, count_near, 0))
+        by_offset = count >= need + 1
+        count = np.where(by_offset, count, np.where(count_near >= need, count_near, 0))
+        # the offset is the common-offset test's, and only where it found more lines than
+        # nominal itself (otherwise music tips the strength between equal counts)
+        zero = int(np.argmin(np.abs(grid)))
+        offset_hz = np.where(by_offset & (counts[pick, [0, 1]] > counts[zero]), grid[pick], 0.0)
         self.hum_lines = {50.0: int(count[0]), 60.0: int(count[1])}
         family = -1
         if count[0] >= need and count[0] > count[1]:
@@ -351,9 +424,11 @@ class Dehummer(_HopProcessor):
         if family >= 0:
             self.mains_hz_detected = (50.0, 60.0)[family]
             drift = self.params.max_drift_hz
-            self.fundamental_hz = self.mains_hz_detected + float(
-                np.clip(grid[pick[family]], -drift, drift)
-            )
+            offset = float(np.clip(offset_hz[family], -drift, drift))
+            self.fundamental_hz = self.mains_hz_detected + offset
+            # the common-offset test is evidence from 3+ lines: the tracker starts there
+            if abs(offset) >= DEHUM_TRACK_MIN_OFFSET_HZ:
+                self._track_lock = offset
 
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
         h0, hop = self._history, self._hop
