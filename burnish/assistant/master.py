@@ -276,12 +276,18 @@ def _note_dc_block(plan: Plan, dc_offset: float) -> None:
     """Record the DC blocker the render added after the limiter (beside the loudness step)."""
     from burnish.assistant.render import DC_BLOCK_HZ
 
+    if any(p.get("type") == "highpass" for p in plan.pre_limiter):
+        source = ("the limiter left a DC offset of {:.4f} though the mix was high-passed (its"
+                  " gain follows the waveform, so asymmetric bass such as kicks comes out offset)")
+    else:
+        source = ("the limited signal has a DC offset of {:.4f}: the mix's own, too small for the"
+                  " analysis to report, so no high-pass was decided, raised by the loudness gain"
+                  " and the limiter")
     note = Decision(
         "loudness", f"DC blocker after the limiter ({DC_BLOCK_HZ:g} Hz, 6 dB/octave), then a"
         " fast safety limiter at the same ceiling",
-        f"the limiter left a DC offset of {dc_offset:.4f} (its gain follows the waveform, so"
-        " asymmetric low-frequency sounds such as kicks come out offset); the blocker removes"
-        " it and the safety limiter catches the few tenths of a dB it can add to the peaks")
+        source.format(dc_offset) + "; the blocker removes it and the safety limiter catches the"
+        " few tenths of a dB it can add to the peaks")
     at = max((i + 1 for i, d in enumerate(plan.decisions) if d.step == "loudness"),
              default=len(plan.decisions))
     plan.decisions.insert(at, note)

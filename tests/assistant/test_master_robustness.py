@@ -104,6 +104,17 @@ def test_limiter_dc_on_asymmetric_kicks_is_blocked(tmp_path: Path) -> None:
             == (tmp_path / "out" / version["output"]).read_bytes())
 
 
+def test_a_finished_masters_own_dc_is_blocked(tmp_path: Path) -> None:
+    # ref02 is a finished master (so no high-pass is decided) with a DC offset of 0.0007 in
+    # its right channel: to cd, gain and limiting raised it to 0.0014 and the check failed.
+    require_corpus()
+    record = _master(corpus_path("ref02_electronic_singularity_through_space_48k.flac"),
+                     tmp_path, ["cd"])
+    _check(tmp_path, record, rate_in=48000, channels=2)
+    decisions = record["revisions"][-1]["versions"][0]["decisions"]
+    assert any("the mix's own" in d["reason"] for d in decisions)
+
+
 def test_a_clean_master_gets_no_dc_blocker(tmp_path: Path) -> None:
     mix = _write(tmp_path / "tones.wav", _tones(44100, 3.0), 44100)
     record = _master(mix, tmp_path / "out", ["spotify"])
