@@ -169,7 +169,7 @@ def test_loud_note_beside_one_harmonic_does_not_move_the_track() -> None:
                                                 ("mix01_blues_city_blues.flac", 60.3)])
 def test_mains_off_nominal_is_still_followed(name: str, mains_hz: float) -> None:
     """Mains at 49.8 / 60.3 Hz moves every harmonic by h x the offset: the tracker leaves
-    nominal once two consecutive decisions agree (~2.6 s here) and the hum's residual, measured
+    nominal once two consecutive decisions agree (~1.9 s here) and the hum's residual, measured
     along the processor's own track, falls below -35 dB over the last 2.5 s (measured 60.6 /
     43.1 dB; at nominal it would be 13 / 9 dB)."""
     x, sr = excerpt(name)

@@ -51,7 +51,7 @@ DEHUM_BACK_FRACTION = 2.0 / 3.0
 #: harmonic, inside the 0.75-s window's main lobe, onto offsets near nominal.)
 DEHUM_TRACK_HOPS = 8
 #: ...with fewer hops than this (of complete windows) the fundamental stays where it was.
-DEHUM_TRACK_MIN_HOPS = 4
+DEHUM_TRACK_MIN_HOPS = 3
 DEHUM_TRACK_STEP_HZ = 0.01
 #: The fundamental stays exactly at nominal (or the detected offset) unless the lines agree on
 #: another one. The evidence for the best offset is its gain in steady share over nominal,
