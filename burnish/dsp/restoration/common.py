@@ -209,3 +209,47 @@ def _interpolate_gap(
     sol = _ar_solve(seg, unknown, nu, a)
     for i in range(nu):
         y[gs + i] = sol[i]
+
+
+@njit(cache=True, nogil=True)
+def _ar_solve_var(x: Array, lo: int, nu: int, a: Array) -> tuple[Array, Array, Array]:  # pragma: no cover
+    """As :func:`_ar_solve` for the contiguous unknowns ``x[lo:lo + nu]``; returns the solution,
+    ``A_u^T A_u`` and its inverse. The inverse times the prediction-error variance is the
+    estimate's posterior covariance (Godsill & Rayner, *Digital Audio Restoration*, 1998,
+    sec. 5.2.3)."""
+    p = a.shape[0] - 1
+    hi = lo + nu - 1 + p
+    xk = x.copy()
+    for i in range(nu):
+        xk[lo + i] = 0.0
+    m = hi - lo + 1
+    ek = np.zeros(m)
+    for n in range(lo, hi + 1):
+        s = 0.0
+        for j in range(p + 1):
+            idx = n - j
+            if 0 <= idx < xk.shape[0]:
+                s += a[j] * xk[idx]
+        ek[n - lo] = s
+    ra = np.zeros(p + 1)
+    for d in range(p + 1):
+        s = 0.0
+        for j in range(p + 1 - d):
+            s += a[j] * a[j + d]
+        ra[d] = s
+    mat = np.zeros((nu, nu))
+    b = np.zeros(nu)
+    for i in range(nu):
+        for jj in range(nu):
+            d = abs(i - jj)
+            if d <= p:
+                mat[i, jj] = ra[d]
+        s = 0.0
+        for j in range(p + 1):
+            s += a[j] * ek[i + j]
+        b[i] = -s
+    for i in range(nu):
+        mat[i, i] += 1e-9 * ra[0]
+    inv = np.asarray(np.linalg.inv(mat), dtype=np.float64)
+    sol = np.asarray(inv @ b, dtype=np.float64)
+    return sol, mat, inv

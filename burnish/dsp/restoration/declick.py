@@ -11,8 +11,8 @@ from numba import njit
 from burnish.dsp.base import check_range, register_processor
 from burnish.dsp.restoration.common import (
     Array,
+    _ar_solve_var,
     _HopProcessor,
-    _interpolate_gap,
     _levinson,
     _masked_autocorr,
 )
@@ -41,17 +41,231 @@ class DeclickParams:
         check_range("ar_order", self.ar_order, 8, 64)
 
 
-#: Detection: a sample is a click sample when both residuals exceed this many robust sigmas
-#: (mono, or one channel of a stereo pair alone)...
-DECLICK_THRESHOLD = 10.0
-#: ...or this many on both channels of a stereo pair.
-DECLICK_THRESHOLD_BOTH = 5.0
+#: Candidates: a sample is a candidate click sample when both residuals exceed this many robust
+#: sigmas on both channels of a stereo pair (the other channel may peak one sample off)...
+DECLICK_THRESHOLD_BOTH = 2.5
+#: ...or this many on one channel of a stereo pair alone...
+DECLICK_THRESHOLD = 6.0
+#: ...or this many in mono. Candidates are only proposals: each run is confirmed (or not) by the
+#: local model in :func:`_repair_run`.
+DECLICK_THRESHOLD_MONO = 3.5
 #: AR order of the detector's predictor.
 DECLICK_DETECT_ORDER = 20
 #: Sub-block of the robust level (samples).
 DECLICK_SUB_SAMPLES = 256
 #: Samples of context on each side for the interpolation's AR estimate.
 DECLICK_CONTEXT_SAMPLES = 384
+#: A candidate run's edge sample is kept as it is (the run shrinks) when its click estimate
+#: ``y - x_hat`` lies within this many posterior standard deviations on every channel.
+DECLICK_EDGE_SIGMAS = 2.5
+#: Confirmation: the click estimate's chi-square against its posterior covariance, per sample
+#: of the run, must exceed this squared (stereo)...
+DECLICK_CONFIRM_SIGMAS = 6.0
+#: ...or this squared (mono, where no second channel helps).
+DECLICK_CONFIRM_SIGMAS_MONO = 5.0
+#: Stereo: the click is taken as common to both channels when the misfit of that hypothesis
+#: (a chi-square with run-length degrees of freedom if it holds) is below this many times
+#: (run length + 1).
+DECLICK_COMMON_CHI2 = 3.0
+#: Samples of residual before and after a run compared for a level jump (an onset).
+DECLICK_JUMP_SAMPLES = 128
+#: A level jump of the residual across the run up to this many dB costs nothing; beyond it the
+#: confirmation threshold rises with the jump's amplitude ratio.
+DECLICK_JUMP_FREE_DB = 2.0
+#: Floor of either level, relative to the model's prediction-error sigma.
+DECLICK_JUMP_FLOOR = 0.25
+#: Stereo events significant on both channels but not one common click (music with its own
+#: stereo image, e.g. a polarity-inverted channel): confirmation threshold times this.
+DECLICK_BOTH_FACTOR = 2.0
+
+
+@njit(cache=True, nogil=True)
+def _residual_level(y: Array, a: Array, i0: int, i1: int) -> float:  # pragma: no cover
+    """Median absolute forward prediction error of ``y[i0:i1]`` (needs ``len(a) - 1`` before)."""
+    p = a.shape[0] - 1
+    e = np.zeros(i1 - i0)
+    for i in range(i0, i1):
+        s = 0.0
+        for k in range(p + 1):
+            s += a[k] * y[i - k]
+        e[i - i0] = abs(s)
+    return float(np.median(e))
+
+
+@njit(cache=True, nogil=True)
+def _solve_run(
+    y: Array, models: Array, s2: Array, se: Array, a_lo: int, a_hi: int, p: int,
+    sols: Array, zs: Array, mats: Array,
+) -> None:  # pragma: no cover - compiled
+    """Interpolate ``y[:, a_lo:a_hi]`` per channel: solutions, standardised click estimates
+    ``|y - x_hat| / posterior sigma`` (with the prediction-error variance ``se``) and the
+    posterior precision matrices (with ``s2``), into the arrays."""
+    c_n = y.shape[0]
+    nu = a_hi - a_lo
+    for c in range(c_n):
+        seg = y[c, a_lo - p : a_hi + p].copy()
+        sol, mat, inv = _ar_solve_var(seg, p, nu, models[c])
+        for k in range(nu):
+            sols[c, k] = sol[k]
+            zs[c, k] = abs(y[c, a_lo + k] - sol[k]) / np.sqrt(se[c] * inv[k, k])
+            for kk in range(nu):
+                mats[c, k, kk] = mat[k, kk] / s2[c]
+
+
+@njit(cache=True, nogil=True)
+def _repair_run(
+    y: Array, gs: int, ge: int, order: int, context: int, confirm: float
+) -> int:  # pragma: no cover - compiled
+    """Interpolate the candidate run ``y[:, gs:ge]`` where the local AR model says it is a click.
+
+    Per channel an AR model is fitted on ``context`` samples each side of the run (the run
+    excluded); the run's least-squares interpolation ``x_hat`` has the posterior covariance
+    ``s2 (A_u^T A_u)^-1`` (``s2`` the prediction-error variance), and ``d = y - x_hat`` is the
+    click estimate. Edge samples whose ``d`` lies within ``DECLICK_EDGE_SIGMAS`` posterior
+    sigmas on every channel are left as they are (the run shrinks to the click's extent). Stereo:
+    if one click common to both channels fits (misfit below ``DECLICK_COMMON_CHI2``), it is
+    estimated from both channels together (precision-weighted) and subtracted; otherwise each
+    channel is repaired on its own. Either way only if the chi-square of the click estimate per
+    sample of the run exceeds ``confirm`` squared (raised where the residual level jumps across
+    the run: an onset). Returns 1 if anything was repaired.
+    """
+    c_n, n = y.shape
+    lo = max(0, gs - context)
+    hi = min(n, ge + context)
+    p = min(order, (hi - lo - (ge - gs)) // 4)
+    if p < 2 or gs - lo < p or hi - ge < p:
+        return 0
+    missing = np.zeros(n, dtype=np.bool_)
+    missing[gs:ge] = True
+    # per channel: the model, its prediction-error variance from the (lag-windowed)
+    # autocorrelation, s2, and the mean square of its actual prediction error around the run,
+    # se. The lag window smooths the spectrum, so on tonal music s2 is far above se (a pure low
+    # note: 1000x); the run's extent is decided with the honest se (else the small tail of a
+    # click hides in the posterior), the confirmation with s2 (its thresholds were set with it:
+    # it makes very predictable music demand more of a click)
+    models = np.zeros((c_n, p + 1))
+    s2 = np.zeros(c_n)
+    se = np.zeros(c_n)
+    for c in range(c_n):
+        r = _masked_autocorr(y[c], lo, hi, missing, p)
+        a = _levinson(r, p)
+        e = 0.0
+        for k in range(p + 1):
+            e += a[k] * r[k]
+        models[c] = a
+        s2[c] = max(e, 1e-30)
+        acc = 0.0
+        cnt = 0
+        for i in range(lo + p, hi):
+            if gs <= i < ge + p:
+                continue
+            v = 0.0
+            for k in range(p + 1):
+                v += a[k] * y[c, i - k]
+            acc += v * v
+            cnt += 1
+        se[c] = max(acc / max(cnt, 1), 1e-30)
+    # shrink the run to the samples the model does not explain, then let it grow back by a
+    # sample whose estimate stands out once the run is shorter (a shorter gap is interpolated
+    # more tightly: the small tail of a click hides in a long gap's posterior)
+    m = ge - gs
+    sols = np.zeros((c_n, m))
+    zs = np.zeros((c_n, m))
+    mats = np.zeros((c_n, m, m))
+    a_lo = gs
+    a_hi = ge
+    while a_hi > a_lo:
+        _solve_run(y, models, s2, se, a_lo, a_hi, p, sols, zs, mats)
+        nu = a_hi - a_lo
+        z_first = 0.0
+        z_last = 0.0
+        for c in range(c_n):
+            z_first = max(z_first, zs[c, 0])
+            z_last = max(z_last, zs[c, nu - 1])
+        if z_first < DECLICK_EDGE_SIGMAS and z_first <= z_last:
+            a_lo += 1
+        elif z_last < DECLICK_EDGE_SIGMAS:
+            a_hi -= 1
+        else:
+            break
+    if a_hi == a_lo:
+        return 0
+    while a_lo > gs:
+        _solve_run(y, models, s2, se, a_lo - 1, a_hi, p, sols, zs, mats)
+        z_first = 0.0
+        for c in range(c_n):
+            z_first = max(z_first, zs[c, 0])
+        if z_first < DECLICK_EDGE_SIGMAS:
+            break
+        a_lo -= 1
+    while a_hi < ge:
+        _solve_run(y, models, s2, se, a_lo, a_hi + 1, p, sols, zs, mats)
+        z_last = 0.0
+        for c in range(c_n):
+            z_last = max(z_last, zs[c, a_hi - a_lo])
+        if z_last < DECLICK_EDGE_SIGMAS:
+            break
+        a_hi += 1
+    _solve_run(y, models, s2, se, a_lo, a_hi, p, sols, zs, mats)
+    nu = a_hi - a_lo
+    if nu == 0:
+        return 0
+    # a level jump of the residual across the run (mean over channels): an onset or a note's
+    # end, where the music itself is unpredictable for a few samples
+    b0 = max(lo + p, a_lo - 16 - DECLICK_JUMP_SAMPLES)
+    b1 = a_lo - 16
+    f0 = a_hi + p
+    f1 = min(hi, f0 + DECLICK_JUMP_SAMPLES)
+    jump_db = 0.0
+    if b1 - b0 >= 16 and f1 - f0 >= 16:
+        for c in range(c_n):
+            # floored at a quarter of the model's error sigma: on very predictable music (a pure
+            # low note) the residual is numerical noise whose level means nothing
+            floor = DECLICK_JUMP_FLOOR * np.sqrt(s2[c])
+            before = max(_residual_level(y[c], models[c], b0, b1), floor)
+            after = max(_residual_level(y[c], models[c], f0, f1), floor)
+            jump_db += 20.0 * np.log10(after / before) / c_n
+    thr = confirm * 10.0 ** (max(0.0, abs(jump_db) - DECLICK_JUMP_FREE_DB) / 20.0)
+    d = np.zeros((c_n, nu))
+    for c in range(c_n):
+        for k in range(nu):
+            d[c, k] = y[c, a_lo + k] - sols[c, k]
+    if c_n == 2:
+        # one click common to both channels? Its estimate from both channels' interpolations
+        # weighted by their posterior precisions, and the misfit of that hypothesis
+        m0 = np.ascontiguousarray(mats[0, :nu, :nu])
+        m1 = np.ascontiguousarray(mats[1, :nu, :nu])
+        ms = m0 + m1
+        common = np.linalg.solve(ms, m0 @ d[0] + m1 @ d[1])
+        d0 = d[0] - common
+        d1 = d[1] - common
+        misfit = d0 @ (m0 @ d0) + d1 @ (m1 @ d1)
+        if misfit < DECLICK_COMMON_CHI2 * (nu + 1):
+            if common @ (ms @ common) < thr * thr * nu:
+                return 0
+            for c in range(2):
+                for k in range(nu):
+                    y[c, a_lo + k] -= common[k]
+            return 1
+    # separate clicks per channel; if every channel is significant but the click is not common,
+    # it is more likely music with its own stereo image, so it must stand out further
+    chi = np.zeros(c_n)
+    significant = 0
+    for c in range(c_n):
+        mc = np.ascontiguousarray(mats[c, :nu, :nu])
+        chi[c] = d[c] @ (mc @ d[c]) / nu
+        if chi[c] >= thr * thr:
+            significant += 1
+    if c_n > 1 and significant == c_n:
+        thr *= DECLICK_BOTH_FACTOR
+    done = 0
+    for c in range(c_n):
+        if chi[c] < thr * thr:
+            continue
+        for k in range(nu):
+            y[c, a_lo + k] = sols[c, k]
+        done = 1
+    return done
 
 
 @njit(cache=True, nogil=True)
@@ -62,6 +276,9 @@ def _declick_hop(
     order: int,
     threshold: float,
     threshold_both: float,
+    threshold_mono: float,
+    confirm: float,
+    confirm_mono: float,
     max_len: int,
     sub: int,
     context: int,
@@ -130,7 +347,7 @@ def _declick_hop(
             hit_both = score[0, i] > threshold_both and b > threshold_both
             flags[i] = hit_both or max(score[0, i], score[1, i]) > threshold
         else:
-            flags[i] = score[0, i] > threshold
+            flags[i] = score[0, i] > threshold_mono
     repaired = 0
     i = hist
     while i < hist + hop:
@@ -148,11 +365,9 @@ def _declick_hop(
         gs = i - 1 if i > hist else i
         ge = j + 2
         if ge - gs <= max_len + 2:
-            missing = np.zeros(n, dtype=np.bool_)
-            missing[gs:ge] = True
-            for c in range(c_n):
-                _interpolate_gap(y[c], gs, ge, missing, order, context)
-            repaired += 1
+            repaired += _repair_run(
+                y, gs, ge, order, context, confirm_mono if c_n == 1 else confirm
+            )
         i = j + 1
     return repaired
 
@@ -184,7 +399,10 @@ class Declicker(_HopProcessor):
         self.clicks_repaired += _declick_hop(
             y, self._history, self._hop, self.params.ar_order,
             DECLICK_THRESHOLD / self.params.sensitivity,
-            DECLICK_THRESHOLD_BOTH / self.params.sensitivity, self._max_len, DECLICK_SUB_SAMPLES,
+            DECLICK_THRESHOLD_BOTH / self.params.sensitivity,
+            DECLICK_THRESHOLD_MONO / self.params.sensitivity,
+            DECLICK_CONFIRM_SIGMAS / self.params.sensitivity,
+            DECLICK_CONFIRM_SIGMAS_MONO / self.params.sensitivity, self._max_len, DECLICK_SUB_SAMPLES,
             DECLICK_CONTEXT_SAMPLES, first_valid,
         )
         x_out[:] = y
