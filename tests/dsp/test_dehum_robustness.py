@@ -165,13 +165,15 @@ def test_loud_note_beside_one_harmonic_does_not_move_the_track() -> None:
     assert set(rec.track) == {50.0}, f"track pulled by one note: {rec.track}"
 
 
-@pytest.mark.parametrize(("name", "mains_hz"), [("album_01_quiet_wesnoth_underground.flac", 49.8),
-                                                ("mix01_blues_city_blues.flac", 60.3)])
-def test_mains_off_nominal_is_still_followed(name: str, mains_hz: float) -> None:
-    """Mains at 49.8 / 60.3 Hz moves every harmonic by h x the offset: the tracker leaves
-    nominal once two consecutive decisions agree (~1.9 s here) and the hum's residual, measured
-    along the processor's own track, falls below -35 dB over the last 2.5 s (measured 60.6 /
-    43.1 dB; at nominal it would be 13 / 9 dB)."""
+@pytest.mark.parametrize("mains_hz", [49.8, 60.3])
+def test_mains_off_nominal_is_still_followed(mains_hz: float) -> None:
+    """Mains at 49.8 / 60.3 Hz moves every harmonic by h x the offset: on quiet music the
+    tracker leaves nominal once three consecutive decisions agree (~2.6 s here) and the hum's
+    residual, measured along the processor's own track, falls below -35 dB over the last 2.5 s
+    (measured 60.6 / 61.3 dB over the last 3 s; at nominal it would be 13 / 9 dB). Under dense
+    music the evidence often stays below the threshold and the track stays at nominal (see
+    docs/restoration.md)."""
+    name = "album_01_quiet_wesnoth_underground.flac"
     x, sr = excerpt(name)
     h = hum(x.shape[1], sr, mains_hz)
     nominal = 50.0 if mains_hz < 55 else 60.0
@@ -185,6 +187,25 @@ def test_mains_off_nominal_is_still_followed(name: str, mains_hz: float) -> None
     late = slice(x.shape[1] - int(3.0 * sr), x.shape[1] - int(0.5 * sr))
     reduction = 10 * np.log10(2 * np.sum(h[late] ** 2) / np.sum(residual[:, late] ** 2))
     assert reduction >= 35.0, f"hum reduced by {reduction:.1f} dB over the last 2.5 s; track {rec.track}"
+
+
+@pytest.mark.parametrize(("name", "mains_hz"), [
+    ("defect_e_mono_wesnoth_traveling_minstrels.flac", 50.0),
+    ("defect_e_mono_wesnoth_traveling_minstrels.flac", 60.0),
+    ("defect_h_16bit48k_silence_singularity_coherence.wav", 50.0),
+])
+def test_clean_tonal_music_stays_at_nominal(name: str, mains_hz: float) -> None:
+    """Whole files whose notes line up with several harmonics at a common offset (0.1-0.2 Hz)
+    for a few seconds: with an entry threshold of 1.0 at 2 hops the tracker left nominal on
+    them without any hum (so ``dehum(x + hum) - dehum(x)`` measured 9-27 dB instead of 82);
+    at 1.4 and 3 hops no clean file of the corpus leaves nominal."""
+    import soundfile as sf
+
+    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
+    x = np.ascontiguousarray(data.T)
+    rec = _TrackRecorder(DehumParams(mains_hz=mains_hz), sample_rate=sr, num_channels=x.shape[0])
+    process_offline(rec, x)
+    assert set(rec.track) == {mains_hz}, f"clean music moved the track: {sorted(set(rec.track))}"
 
 
 def test_one_harmonic_never_leaves_nominal() -> None:

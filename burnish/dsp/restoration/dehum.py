@@ -63,9 +63,9 @@ DEHUM_TRACK_STEP_HZ = 0.01
 #: tolerance of it and the sum above ``DEHUM_TRACK_HOLD``; offsets under
 #: ``DEHUM_TRACK_MIN_OFFSET_HZ`` are nominal (a 0.02 Hz error costs little: 35 dB left).
 DEHUM_TRACK_GAIN_CAP = 0.5
-DEHUM_TRACK_ENTER = 1.0
+DEHUM_TRACK_ENTER = 1.4
 DEHUM_TRACK_HOLD = 0.6
-DEHUM_TRACK_CONFIRM = 2
+DEHUM_TRACK_CONFIRM = 3
 DEHUM_TRACK_TOLERANCE_HZ = 0.05
 DEHUM_TRACK_MIN_OFFSET_HZ = 0.02
 #: Auto detection: the evidence of the last this many hops (about 3 s) is weighed at each hop.
