@@ -13,9 +13,10 @@ of the tolerance.
 
 A limiter's gain moves with the waveform, so on asymmetric low-frequency material (a kick whose
 first half-cycle is its largest) it leaves a DC offset behind, though the mix was high-passed
-before it. When a pass measures one, stage B gains a DC blocker after the limiter and a short
-safety limiter after that (the blocker shifts the low end's phase, which can lift the peaks a
-few tenths of a dB), and the search goes on with both.
+before it (and a finished master, which gets no high-pass, brings its own). When a pass
+measures one, stage B gains a DC blocker after the limiter and a short safety limiter after
+that (the blocker shifts the low end's phase, which can lift the peaks a few tenths of a dB),
+and the search goes on with both.
 """
 
 from __future__ import annotations
@@ -427,7 +428,7 @@ def render_master(
     )
     achieved = out.integrated_lufs
     shortfall = max(0.0, target - achieved) if math.isfinite(achieved) else math.inf
-    reachable = not capped or shortfall <= REACH_TOLERANCE_LU
+    reachable = not (capped or stretched) or shortfall <= REACH_TOLERANCE_LU
     limiting = (pre_peak + gain - ceiling) if math.isfinite(pre_peak) else 0.0
     return RenderResult(
         output_path=os.fspath(out_path),
