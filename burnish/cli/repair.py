@@ -29,8 +29,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--declip", action="store_true", help="reconstruct clipped peaks (output -6 dB)")
     p.add_argument("--denoise", type=float, metavar="DB", help="reduce hiss by up to DB dB")
     p.add_argument("--dehum", action="store_true", help="remove 50/60 Hz hum (auto-detected)")
-    p.add_argument("--mains-hz", type=float, default=0.0, choices=(0.0, 50.0, 60.0),
-                   help="mains frequency for --dehum (0 = detect)")
+    p.add_argument("--mains-hz", type=float, default=0.0,
+                   help="mains frequency for --dehum: 50 or 60, or a measured one in [40, 70]"
+                        " such as 49.8 (0 = detect)")
     p.add_argument("--auto", action="store_true", help="analyse first; enable what it calls for")
     p.add_argument("--bit-depth", type=int, choices=(16, 24, 32), default=24)
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -218,3 +218,65 @@ def test_one_harmonic_never_leaves_nominal() -> None:
     y = apply_dehum(x + h, params, sample_rate=sr)
     fixed = apply_dehum(x + h, DehumParams(mains_hz=50, harmonics=1, max_drift_hz=0.0), sample_rate=sr)
     assert np.array_equal(y, fixed)
+
+
+def test_a_given_off_nominal_mains_frequency_is_used() -> None:
+    """``mains_hz=49.8`` (a measured mains): hum at 49.8 Hz with 5 harmonics, -40 dBFS, under a
+    bass tone, is removed by >= 30 dB (at a forced 50 Hz, drift 0, it was 9-13 dB)."""
+    import numpy as np
+
+    from burnish.dsp.restoration import DehumParams, apply_dehum
+
+    rate = 44100
+    t = np.arange(6 * rate) / rate
+    music = 0.3 * np.sin(2 * np.pi * 73.0 * t) + 0.1 * np.sin(2 * np.pi * 311.0 * t)
+    hum = sum(10 ** (-40 / 20) / k * np.sin(2 * np.pi * 49.8 * k * t + k) for k in range(1, 6))
+    out_hum = apply_dehum((music + hum)[np.newaxis, :], DehumParams(mains_hz=49.8,
+                          max_drift_hz=0.0), sample_rate=rate)
+    out_clean = apply_dehum(music[np.newaxis, :], DehumParams(mains_hz=49.8, max_drift_hz=0.0),
+                            sample_rate=rate)
+    inner = slice(rate, 5 * rate)
+    residual = (out_hum - out_clean)[0, inner]
+    reduction_db = 10 * np.log10(np.mean(hum[inner] ** 2) / np.mean(residual**2))
+    assert reduction_db >= 30.0
+
+
+def test_mains_hz_outside_the_range_is_refused() -> None:
+    import pytest
+
+    from burnish.dsp.restoration import DehumParams
+    from burnish.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"mains_hz=30.0 must be 0 \(auto\) or in \[40, 70\]"):
+        DehumParams(mains_hz=30.0)
+
+
+@pytest.mark.parametrize("mains_hz", [50.0, 60.0])
+def test_hum_is_removed_to_the_file_ends(mains_hz: float) -> None:
+    """Over the whole excerpt, ends included: the zeros that flush the stream's end are left out
+    of the last fits (they pulled the estimate down: the last 0.5 s kept 13-27 dB of hum and the
+    whole 6 s measured 28.3 dB); now >= 40 dB (44.6 / 46.2 measured)."""
+    x, sr = excerpt("mix01_blues_city_blues.flac")
+    t = np.arange(x.shape[1]) / sr
+    hum = sum(np.sin(2 * np.pi * mains_hz * k * t + 0.3 * k) / k for k in range(1, 6))
+    hum = hum * 10 ** (-40 / 20) / np.sqrt(np.mean(hum**2))
+    params = DehumParams(mains_hz=mains_hz)
+    residual = apply_dehum(x + hum, params, sample_rate=sr) - apply_dehum(x, params, sample_rate=sr)
+    reduction = 10 * np.log10(2 * np.sum(hum**2) / np.sum(residual**2))
+    assert reduction >= 40.0, f"hum reduced by {reduction:.1f} dB over the whole excerpt"
+
+
+def test_digital_silence_stays_silent() -> None:
+    """Hum then digital silence then hum: the silence is left exactly zero (no anti-hum added)
+    and the hum on both sides is still removed."""
+    rate = 44100
+    t = np.arange(6 * rate) / rate
+    hum = sum(10 ** (-40 / 20) / k * np.sin(2 * np.pi * 50.0 * k * t + k) for k in range(1, 6))
+    music = 0.2 * np.sin(2 * np.pi * 220.0 * t)
+    x = (music + hum)[np.newaxis, :].copy()
+    x[:, 2 * rate : 3 * rate] = 0.0
+    y = apply_dehum(x, DehumParams(mains_hz=50.0, max_drift_hz=0.0), sample_rate=rate)
+    assert np.all(y[:, 2 * rate : 3 * rate] == 0.0)
+    for a, b in ((int(0.5 * rate), int(1.5 * rate)), (int(3.5 * rate), int(5.5 * rate))):
+        residual = y[0, a:b] - music[a:b]
+        assert 10 * np.log10(np.mean(hum[a:b] ** 2) / np.mean(residual**2)) >= 30.0

@@ -18,12 +18,17 @@ from burnish.errors import ParameterError
 # dehum
 
 
+#: A given mains frequency must lie in this range (Hz).
+MIN_MAINS_HZ, MAX_MAINS_HZ = 40.0, 70.0
+
+
 @dataclass(frozen=True, slots=True)
 class DehumParams:
     """Mains hum removal.
 
     ``mains_hz``: 0 detects 50 or 60 Hz (from the first hum that stands out; until then nothing
-    is removed), or 50 / 60 to force it. ``harmonics`` in [1, 20]: how many harmonics (the
+    is removed), or the mains frequency to use, in [40, 70] (50 / 60, or a measured off-nominal
+    one such as 49.8: the tracker then starts from it). ``harmonics`` in [1, 20]: how many harmonics (the
     fundamental counts as the first). ``window_s`` in [0.2, 4]: the estimation window; the
     removed band around each harmonic is about ``2 / window_s`` Hz wide (the notch width).
     ``max_drift_hz`` in [0, 2]: how far the fundamental may sit from nominal.
@@ -35,8 +40,13 @@ class DehumParams:
     max_drift_hz: float = 0.5
 
     def __post_init__(self) -> None:
-        if isinstance(self.mains_hz, bool) or self.mains_hz not in (0, 0.0, 50, 50.0, 60, 60.0):
-            raise ParameterError(f"mains_hz={self.mains_hz!r} must be 0 (auto), 50 or 60")
+        if isinstance(self.mains_hz, bool) or not isinstance(self.mains_hz, (int, float)) or not (
+            self.mains_hz == 0 or MIN_MAINS_HZ <= self.mains_hz <= MAX_MAINS_HZ
+        ):
+            raise ParameterError(
+                f"mains_hz={self.mains_hz!r} must be 0 (auto) or in [{MIN_MAINS_HZ:g},"
+                f" {MAX_MAINS_HZ:g}] (50 or 60, or a measured mains frequency)"
+            )
         check_range("harmonics", self.harmonics, 1, 20)
         check_range("window_s", self.window_s, 0.2, 4.0)
         check_range("max_drift_hz", self.max_drift_hz, 0.0, 2.0)
@@ -83,26 +93,30 @@ DEHUM_DETECT_GRID_HZ = 0.025
 #: A family (50 or 60 Hz) is hum when at least this many of its first five lines are, and more
 #: than of the other family; otherwise there is no hum and the audio passes unchanged.
 DEHUM_MIN_LINES = 2
+#: Exact zeros in every channel for at least this many samples are digital silence: left out of
+#: the hum fit and left silent.
+DEHUM_SILENT_RUN = 32
 #: Offset of the reference bins used for detection (Hz).
 DEHUM_REFERENCE_OFFSET_HZ = 4.0
 
 
 @njit(cache=True, nogil=True)
 def _demod(
-    x: Array, centre: int, win: Array, back: int, f0_norm: float, harmonics: int, first_valid: int
+    x: Array, centre: int, win: Array, back: int, f0_norm: float, harmonics: int, valid: Array
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
     """Windowed least-squares amplitude ``c_k`` of each harmonic ``k * f0`` around ``centre``.
 
-    ``hum(n) ~ Re(c_k exp(j w_k (n - centre)))``; samples before ``first_valid`` are ignored
-    (the weights are renormalised). ``f0_norm`` is cycles per sample.
+    ``hum(n) ~ Re(c_k exp(j w_k (n - centre)))``; ``valid`` (one weight per sample of ``x``,
+    0 or 1) leaves out samples before the stream and digital silence (the weights are
+    renormalised). ``f0_norm`` is cycles per sample.
     """
     out = np.zeros(harmonics, dtype=np.complex128)
     n0 = centre - back
-    lo = max(0, first_valid - n0)
+    lo = max(0, -n0)
     hi = min(win.shape[0], x.shape[0] - n0)
     wsum = 0.0
     for i in range(lo, hi):
-        wsum += win[i]
+        wsum += win[i] * valid[n0 + i]
     if wsum <= 0.0:
         return out
     for k in range(harmonics):
@@ -112,7 +126,7 @@ def _demod(
         rot = complex(math.cos(-w), math.sin(-w))
         acc = 0.0 + 0.0j
         for i in range(lo, hi):
-            acc += win[i] * x[n0 + i] * z
+            acc += win[i] * valid[n0 + i] * x[n0 + i] * z
             z *= rot
         out[k] = 2.0 * acc / wsum
     return out
@@ -120,24 +134,24 @@ def _demod(
 
 @njit(cache=True, nogil=True)
 def _demod_channels(
-    x: Array, centre: int, win: Array, back: int, f_norm: Array, harmonics: int, first_valid: int
+    x: Array, centre: int, win: Array, back: int, f_norm: Array, harmonics: int, valid: Array
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
     """:func:`_demod` for every channel of ``x`` (c, n) and every fundamental in ``f_norm``,
     one rotation shared by the channels: (candidates, channels, harmonics)."""
     c_n = x.shape[0]
     out = np.zeros((f_norm.shape[0], c_n, harmonics), dtype=np.complex128)
     n0 = centre - back
-    lo = max(0, first_valid - n0)
+    lo = max(0, -n0)
     hi = min(win.shape[0], x.shape[1] - n0)
     wsum = 0.0
     for i in range(lo, hi):
-        wsum += win[i]
+        wsum += win[i] * valid[n0 + i]
     if wsum <= 0.0:
         return out
     wx = np.empty((c_n, max(hi - lo, 0)))
     for c in range(c_n):
         for i in range(lo, hi):
-            wx[c, i - lo] = win[i] * x[c, n0 + i]
+            wx[c, i - lo] = win[i] * valid[n0 + i] * x[c, n0 + i]
     for f in range(f_norm.shape[0]):
         for k in range(harmonics):
             w = 2.0 * math.pi * f_norm[f] * (k + 1)
@@ -156,12 +170,12 @@ def _demod_channels(
 
 @njit(cache=True, nogil=True)
 def _demod_list(
-    x: Array, centre: int, win: Array, back: int, f_norm: Array, first_valid: int
+    x: Array, centre: int, win: Array, back: int, f_norm: Array, valid: Array
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
     """:func:`_demod` at arbitrary frequencies ``f_norm`` (cycles per sample)."""
     out = np.zeros(f_norm.shape[0], dtype=np.complex128)
     for k in range(f_norm.shape[0]):
-        out[k] = _demod(x, centre, win, back, f_norm[k], 1, first_valid)[0]
+        out[k] = _demod(x, centre, win, back, f_norm[k], 1, valid)[0]
     return out
 
 
@@ -186,6 +200,26 @@ def _synth_hum(
             out[start + i] -= (1.0 - t) * z0.real + t * z1.real
             z0 *= r0
             z1 *= r1
+
+
+def _valid_samples(x: Array, first_valid: int, *, silence: bool = True) -> Array:
+    """1 for each sample of ``x`` (channels, n) the hum fit may use, 0 before the stream's start
+    (``first_valid``) and in digital silence: runs of at least :data:`DEHUM_SILENT_RUN` samples
+    that are exactly 0 in every channel (hum never leaves a run of exact zeros; the zeros that
+    flush the stream's end are such a run, so the last windows fit the audio they have)."""
+    n = x.shape[1]
+    valid = np.ones(n)
+    valid[: max(0, min(first_valid, n))] = 0.0
+    if not silence:
+        return valid
+    zero = np.all(x == 0.0, axis=0)
+    if zero.any():
+        edges = np.diff(np.concatenate(([0], zero.view(np.int8), [0])))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        for a, b in zip(starts, ends):
+            if b - a >= DEHUM_SILENT_RUN:
+                valid[a:b] = 0.0
+    return valid
 
 
 def _hum_power(c: npt.NDArray[np.complex128]) -> float:
@@ -241,8 +275,9 @@ class Dehummer(_HopProcessor):
         #: lines of each family that passed the hum tests at the last detection
         self.hum_lines: dict[float, int] = {50.0: 0, 60.0: 0}
         self._f_prev = 0.0
+        self._track_valid: Array = np.ones(0)
 
-    def _estimate(self, x: Array, centre: int, first_valid: int) -> tuple[npt.NDArray[np.complex128], float]:
+    def _estimate(self, x: Array, centre: int, valid: Array) -> tuple[npt.NDArray[np.complex128], float]:
         """Per-channel complex amplitudes (channels, harmonics) and the fundamental (Hz).
 
         The fundamental is nominal (or where detection put it) unless the lines of the last
@@ -261,17 +296,20 @@ class Dehummer(_HopProcessor):
         xc = np.ascontiguousarray(x)
         if drift <= 0.0:
             c = _demod_channels(xc, centre, self._win, self._back, np.array([nominal / sr]), k,
-                                first_valid)[0]
+                                valid)[0]
             return c, nominal
         f_nom = np.array([nominal / sr])
-        z = _demod_channels(xc, centre, self._win, self._back, f_nom, k, first_valid)[0]
+        # the tracker's lines leave out only what lies before the stream (digital silence counts
+        # as lines of zero: its thresholds were set so); the amplitudes leave silence out too
+        track_valid = self._track_valid
+        z = _demod_channels(xc, centre, self._win, self._back, f_nom, k, track_valid)[0]
         base = self._hop_index * self._hop - self._history  # global index of buffer sample 0
         half = self._hop // 2
         for pos in (centre - half, centre):
-            if pos - self._back < first_valid:
+            if track_valid[max(pos - self._back, 0)] < 1.0:
                 continue  # the window reaches before the stream: its phase is biased
             line = z if pos == centre else _demod_channels(
-                xc, pos, self._win, self._back, f_nom, k, first_valid)[0]
+                xc, pos, self._win, self._back, f_nom, k, track_valid)[0]
             if not self._track_hist or self._track_hist[-1][0] < base + pos:
                 self._track_hist.append((base + pos, line))
         del self._track_hist[: max(0, len(self._track_hist) - 2 * DEHUM_TRACK_HOPS)]
@@ -281,9 +319,11 @@ class Dehummer(_HopProcessor):
             df = self._track_offset(nominal, base + centre)
             f_hat = float(np.clip(nominal + df, nominal - drift, nominal + drift))
         if f_hat == nominal:
-            return z, f_hat
+            if valid is track_valid or np.array_equal(valid, track_valid):
+                return z, f_hat
+            return _demod_channels(xc, centre, self._win, self._back, f_nom, k, valid)[0], f_hat
         c_hat = _demod_channels(xc, centre, self._win, self._back, np.array([f_hat / sr]), k,
-                                first_valid)[0]
+                                valid)[0]
         return c_hat, f_hat
 
     def _offset_scores(self, nominal: float, now: int) -> Array:
@@ -342,7 +382,7 @@ class Dehummer(_HopProcessor):
         self._track_lock = lock
         return 0.0 if lock is None else lock
 
-    def _detect(self, x: Array, centre: int, first_valid: int) -> None:
+    def _detect(self, x: Array, centre: int, valid: Array) -> None:
         """Weigh the hum evidence of the last ``DEHUM_DETECT_HOPS`` hops (see the ``DEHUM_*``
         thresholds): hum is a set of narrow lines at exact multiples of 50 or 60 Hz whose
         frequencies and levels stay put, while musical partials that happen to sit near them
@@ -354,7 +394,7 @@ class Dehummer(_HopProcessor):
         off = DEHUM_REFERENCE_OFFSET_HZ
         freqs = np.array([[m * h + d for h in range(1, lines + 1) for d in (0.0, -off, off)]
                           for m in (50.0, 60.0)]).ravel()
-        c = _demod_list(mono, centre, self._win, self._back, freqs / sr, first_valid)
+        c = _demod_list(mono, centre, self._win, self._back, freqs / sr, valid)
         self._detect_hist.append(c.reshape(2, lines, 3))
         if len(self._detect_hist) > DEHUM_DETECT_HOPS:
             self._detect_hist.pop(0)
@@ -433,18 +473,23 @@ class Dehummer(_HopProcessor):
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
         h0, hop = self._history, self._hop
         first_valid = self._history - self._hop_index * hop
+        valid = _valid_samples(x_in, first_valid)
+        self._track_valid = _valid_samples(x_in, first_valid, silence=False)
         out = x_in[:, h0 : h0 + hop].copy()
         if not self.mains_hz_detected:
-            self._detect(x_in, h0 + hop, first_valid)
+            self._detect(x_in, h0 + hop, self._track_valid)
             if not self.mains_hz_detected:
                 return out
         if self._c_prev is None:
-            self._c_prev, self._f_prev = self._estimate(x_in, h0, first_valid)
+            self._c_prev, self._f_prev = self._estimate(x_in, h0, valid)
             self.fundamental_hz = self._f_prev
-        c_next, f_next = self._estimate(x_in, h0 + hop, first_valid)
+        c_next, f_next = self._estimate(x_in, h0 + hop, valid)
         self.fundamental_hz = f_next
         sr = self.sample_rate
         for c in range(self.num_channels):
             _synth_hum(out[c], 0, hop, self._c_prev[c], self._f_prev / sr, c_next[c], f_next / sr)
+        silent = valid[h0 : h0 + hop] == 0.0
+        if silent.any():
+            out[:, silent] = x_in[:, h0 : h0 + hop][:, silent]  # digital silence has no hum
         self._c_prev, self._f_prev = c_next, f_next
         return out
