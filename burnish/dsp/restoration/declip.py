@@ -27,15 +27,18 @@ class DeclipParams:
     clipped. ``clip_level`` in [0, 2]: the clip level (linear full scale); 0 detects it as the
     level of flat runs (3+ equal samples at the stream's peak). ``headroom_db`` in [0, 24]: the
     output is scaled by ``-headroom_db`` so restored peaks have room. ``max_iterations`` in
-    [5, 500]: A-SPADE iterations per frame (the sparsity grows by ``sparsity_step`` bins per
-    iteration, so together they bound the sparsity reached). ``sparsity_step`` in [1, 64].
+    [5, 500]: A-SPADE iterations of a frame with 1-5 % of its samples clipped (frames with less
+    run 5/8 of them, frames with more 3/2). The sparsity (in conjugate pairs) at iteration ``i``
+    (1-based) is ``round(sparsity_step * i + sparsity_growth * i ** 2)``: ``sparsity_step`` in
+    [1, 64], ``sparsity_growth`` in [0, 16] (0: the linear growth of Kitić et al.).
     """
 
     threshold: float = 0.99
     clip_level: float = 0.0
     headroom_db: float = 6.0
-    max_iterations: int = 12
-    sparsity_step: int = 24
+    max_iterations: int = 20
+    sparsity_step: int = 4
+    sparsity_growth: float = 1.2
 
     def __post_init__(self) -> None:
         check_range("threshold", self.threshold, 0.5, 1.0)
@@ -43,6 +46,7 @@ class DeclipParams:
         check_range("headroom_db", self.headroom_db, 0.0, 24.0)
         check_range("max_iterations", self.max_iterations, 5, 500)
         check_range("sparsity_step", self.sparsity_step, 1, 64)
+        check_range("sparsity_growth", self.sparsity_growth, 0.0, 16.0)
 
 
 #: A run of this many equal samples (|x|) at the peak reveals the clip level.
@@ -60,6 +64,20 @@ DECLIP_FRAMES_PER_HOP = 32
 DECLIP_CENTRE_FRACTION = 0.5
 #: Convergence: stop a frame when ``||A x - z|| <= DECLIP_EPSILON * clip level``.
 DECLIP_EPSILON = 0.1
+#: Iterations per frame by its clipped fraction: below ``DECLIP_SPARSE_FRACTION`` a share
+#: ``DECLIP_SPARSE_SHARE`` of ``max_iterations``, from ``DECLIP_DENSE_FRACTION`` on
+#: ``DECLIP_DENSE_SHARE`` of it.
+DECLIP_SPARSE_FRACTION = 0.01
+DECLIP_SPARSE_SHARE = 0.625
+DECLIP_DENSE_FRACTION = 0.05
+DECLIP_DENSE_SHARE = 1.5
+#: A hop whose share of clipped samples (both channels) reaches this is restored with frames
+#: of twice the length.
+DECLIP_LONG_FRACTION = 0.1
+#: Spectral sparsity (l1 / l2 of the hop's DFT frames) below which a hop gets long frames
+#: and above which it gets short ones.
+DECLIP_LONG_SPARSITY = 0.15
+DECLIP_SHORT_SPARSITY = 0.27
 #: Restored samples at the clip level are lifted by this relative amount, alternating between
 #: one and two units from sample to sample, so that no two neighbours are equal (no flat run).
 DECLIP_BOUND_RISE = 1e-5
@@ -68,6 +86,20 @@ DECLIP_BOUND_RISE = 1e-5
 def declip_frame_samples(sample_rate: int) -> int:
     """A-SPADE frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
     return int(2 ** round(math.log2(0.046 * sample_rate)))
+
+
+def declip_frame_iterations(
+    clipped_fraction: Array, max_iterations: int
+) -> npt.NDArray[np.int64]:
+    """A-SPADE iterations of each frame from the fraction of its samples that are clipped."""
+    iterations = np.full(clipped_fraction.shape, max_iterations, dtype=np.int64)
+    iterations[clipped_fraction < DECLIP_SPARSE_FRACTION] = max(
+        int(round(max_iterations * DECLIP_SPARSE_SHARE)), 1
+    )
+    iterations[clipped_fraction >= DECLIP_DENSE_FRACTION] = int(
+        round(max_iterations * DECLIP_DENSE_SHARE)
+    )
+    return iterations
 
 
 @njit(cache=True, nogil=True)
@@ -140,28 +172,83 @@ def _select_kth_largest(a: npt.NDArray[np.float32], k: int) -> float:  # pragma:
     return float(a[target])
 
 
+#: Buckets of the radix pre-selection: the top 12 bits of a non-negative float32 (exponent and
+#: 3 mantissa bits: values within a factor 1.125 share a bucket).
+_RADIX_SHIFT = 20
+_RADIX_BUCKETS = 1 << 11  # the sign bit of a non-negative float is 0
+
+
+@njit(cache=True, nogil=True)
+def _kth_largest_nonneg(
+    mag: npt.NDArray[np.float32], k: int, hist: npt.NDArray[np.int32],
+    cand: npt.NDArray[np.float32],
+) -> float:  # pragma: no cover - compiled
+    """The exact ``k``-th largest of the non-negative ``mag`` (1-based). A histogram of the
+    float bits' top 12 (ordered like the values) finds the bucket holding it; a quickselect among
+    that bucket's values finishes (a plain quickselect over all bins costs 3-5x more: its
+    comparisons are unpredictable branches)."""
+    bits = mag.view(np.uint32)
+    n = mag.shape[0]
+    hist[:] = 0
+    for b in range(n):
+        hist[bits[b] >> _RADIX_SHIFT] += 1
+    above = 0
+    top = _RADIX_BUCKETS - 1
+    while above + hist[top] < k:
+        above += hist[top]
+        top -= 1
+    count = 0
+    for b in range(n):
+        if (bits[b] >> _RADIX_SHIFT) == top:
+            cand[count] = mag[b]
+            count += 1
+    return _select_kth_largest(cand[:count], k - above)
+
+
 @njit(cache=True, nogil=True)
 def _aspade_threshold(
     ax: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
-    k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
+    kk: npt.NDArray[np.int64], z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
 ) -> None:  # pragma: no cover - compiled
-    """Hard thresholding of ``v = A x + u`` (keep the ``k`` largest coefficients) for the rows
-    ``rows``: ``z[r] = H_k(v)`` and ``w[i] = z[r] - u[r]`` (the input of the synthesis)."""
+    """Hard thresholding of ``v = A x + u`` for the rows ``rows``, keeping the ``kk[i]``
+    largest coefficients of row ``rows[i]``: ``z[r] = H_k(v)`` and ``w[i] = z[r] - u[r]`` (the
+    input of the synthesis)."""
     bins = ax.shape[1]
     mag = np.empty(bins, dtype=np.float32)
+    cand = np.empty(bins, dtype=np.float32)
+    hist = np.zeros(_RADIX_BUCKETS, dtype=np.int32)
     for i in range(rows.shape[0]):
         r = rows[i]
         for b in range(bins):
             v = ax[r, b] + u[r, b]
+            z[r, b] = v
             mag[b] = v.real * v.real + v.imag * v.imag
-        kth = _select_kth_largest(mag, k)
+        kth = _kth_largest_nonneg(mag, min(max(kk[i], 1), bins), hist, cand)
         for b in range(bins):
-            v = ax[r, b] + u[r, b]
-            if v.real * v.real + v.imag * v.imag >= kth:
-                z[r, b] = v
-            else:
+            if mag[b] < kth:
                 z[r, b] = 0.0
             w[i, b] = z[r, b] - u[r, b]
+
+
+@njit(cache=True, nogil=True)
+def _aspade_project(
+    xs: npt.NDArray[np.float32], lo: npt.NDArray[np.float32], hi: npt.NDArray[np.float32],
+    rows: npt.NDArray[np.int64], x: npt.NDArray[np.float32], out: npt.NDArray[np.float32],
+) -> None:  # pragma: no cover - compiled
+    """Consistency step: the first ``n`` samples of each synthesised row projected onto the box
+    ``[lo, hi]`` of frame ``rows[i]``; stored in ``x[r]`` and in the first ``n`` samples of
+    ``out[i]`` (the zero-padded input of the next analysis)."""
+    n = x.shape[1]
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for j in range(n):
+            v = xs[i, j]
+            if v < lo[r, j]:
+                v = lo[r, j]
+            elif v > hi[r, j]:
+                v = hi[r, j]
+            x[r, j] = v
+            out[i, j] = v
 
 
 @njit(cache=True, nogil=True)
@@ -186,45 +273,52 @@ def _aspade_update(
 
 
 def aspade(
-    frames: Array, lower: Array, upper: Array, *, sparsity_step: int, max_iterations: int,
-    epsilon: float, redundancy: int = DECLIP_REDUNDANCY,
+    frames: Array, lower: Array, upper: Array, *, sparsity_step: int, sparsity_growth: float,
+    iterations: npt.NDArray[np.int64], epsilon: float, redundancy: int = DECLIP_REDUNDANCY,
 ) -> Array:
     """A-SPADE (Kitić, Bertin & Gribonval 2015, Algorithm 2) on a batch of frames.
 
     ``frames`` is ``(count, n)``; a solution must lie in ``[lower, upper]`` (equal bounds for the
     reliable samples, one infinite bound for the clipped ones). The analysis operator is the
     DFT of the zero-padded frame (``redundancy`` x n points, unitary scaling: a Parseval tight
-    frame, so the consistency step is a plain projection onto the box). Every ``iteration`` the
-    sparsity ``k`` (in conjugate pairs) grows by ``sparsity_step``; a frame stops when
-    ``||A x - z||_2 <= epsilon`` (or after ``max_iterations``). Each row is computed
-    independently of the others. The iteration runs in float32 (half the FFT cost; the
-    restored samples differ from a float64 run by about 1e-6 of the clip level); reliable
-    samples are returned exactly as given.
+    frame, so the consistency step is a plain projection onto the box). At iteration ``i``
+    (1-based) the sparsity is ``round(sparsity_step * i + sparsity_growth * i ** 2)`` conjugate
+    pairs; row ``j`` stops after ``iterations[j]`` iterations or when
+    ``||A x - z||_2 <= epsilon``. Each row is computed independently of the others. The
+    iteration runs in float32 (half the FFT cost; the restored samples differ from a float64
+    run by about 1e-6 of the clip level); reliable samples are returned exactly as given.
     """
     count, n = frames.shape
     m = n * redundancy
-    scale = np.float32(1.0 / math.sqrt(m))
-    x = frames.astype(np.float32)
+    # unnormalised DFT units throughout: with A = rfft / sqrt(m) and D = sqrt(m) irfft, the
+    # thresholding is scale-free, so rfft and irfft serve directly and only the residual norm
+    # is rescaled (by 1 / m)
+    padded = np.zeros((count, m), dtype=np.float32)
+    padded[:, :n] = frames
+    x = padded[:, :n].copy()
     lo, hi = lower.astype(np.float32), upper.astype(np.float32)
     # A x of the current estimate: computed once per iteration and used twice (the residual of
     # this iteration and the start of the next: v = A x + u), so two FFTs per iteration
-    ax = np.asarray(sp_fft.rfft(x, n=m, axis=1) * scale, dtype=np.complex64)
+    ax = sp_fft.rfft(padded, axis=1)
     u = np.zeros_like(ax)
     z = np.zeros_like(ax)
+    limit = np.asarray(iterations, dtype=np.int64)
     active = np.arange(count, dtype=np.int64)
-    k = sparsity_step
-    for _ in range(max_iterations):
+    it = 0
+    while True:
+        active = active[limit[active] > it]
         if active.size == 0:
             break
+        it += 1
+        k = int(round(sparsity_step * it + sparsity_growth * it * it))
+        kk = np.full(active.size, min(k, ax.shape[1]), dtype=np.int64)
         w = np.empty((active.size, ax.shape[1]), dtype=np.complex64)
-        _aspade_threshold(ax, u, active, min(k, ax.shape[1]), z, w)
-        xa = sp_fft.irfft(w, n=m, axis=1)[:, :n] * np.float32(m * scale)
-        np.clip(xa, lo[active], hi[active], out=xa)
-        axa = np.asarray(sp_fft.rfft(xa, n=m, axis=1) * scale, dtype=np.complex64)
-        x[active] = xa
-        r2 = _aspade_update(ax, u, z, active, axa)
+        _aspade_threshold(ax, u, active, kk, z, w)
+        xs = sp_fft.irfft(w, n=m, axis=1)
+        xa = np.zeros((active.size, m), dtype=np.float32)
+        _aspade_project(xs, lo, hi, active, x, xa)
+        r2 = _aspade_update(ax, u, z, active, sp_fft.rfft(xa, axis=1)) / m
         active = active[r2 > epsilon * epsilon]
-        k += sparsity_step
     # reliable samples are the input exactly (the float32 iterate is only close to it)
     return np.where(lower == upper, frames, x.astype(np.float64))
 
@@ -233,10 +327,13 @@ def aspade(
 class Declipper(_HopProcessor):
     """Reconstruct clipped peaks by consistent A-SPADE (see :class:`DeclipParams`).
 
-    Overlapping frames (a power of two near 46 ms, 75 % overlap, Hann-weighted overlap-add) are
-    restored only where they hold clipped samples; the rest of the signal passes bit for bit
-    (apart from the headroom gain). Latency: 8 frame steps plus 3/4 frame (5632 samples at
-    44.1/48 kHz). ``clip_level_detected`` and ``frames_repaired`` report what was found.
+    Overlapping frames (75 % overlap, Hann-weighted overlap-add) are restored only where they
+    hold clipped samples; the rest of the signal passes bit for bit (apart from the headroom
+    gain). The frame is a power of two near 46 ms (2048 at 44.1/48 kHz), chosen per hop of 32
+    frame steps: twice as long where the clipping is dense or the spectrum sparse, half as long
+    where the spectrum is dense. Latency: one hop plus 3/4 of a long frame (8 + 1.5 frames:
+    19456 samples at 44.1/48 kHz). ``clip_level_detected`` and ``frames_repaired`` report what
+    was found; ``hops_by_frame`` counts the hops restored with each frame length.
     """
 
     kind: ClassVar[str] = "declip"
@@ -248,13 +345,19 @@ class Declipper(_HopProcessor):
         self._gain = db_to_gain(-params.headroom_db)
         self._frame = declip_frame_samples(self.sample_rate)
         self._step = self._frame // 4
-        self._synth = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self._frame) / self._frame)
-        edge = int(round(self._frame * (1.0 - DECLIP_CENTRE_FRACTION) / 2))
-        self._centre = (edge, self._frame - edge)
+        # two framings, short (the frame) and long (twice the frame, twice the step), each with
+        # its synthesis window (Hann) and the centre part that selects a frame for restoration
+        self._framings: dict[int, tuple[int, int, Array, tuple[int, int]]] = {}
+        for size in (-1, 0, 1):
+            frame = int(self._frame * 2.0**size)
+            edge = int(round(frame * (1.0 - DECLIP_CENTRE_FRACTION) / 2))
+            synth = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame) / frame)
+            self._framings[size] = (frame, frame // 4, synth, (edge, frame - edge))
+        self._probe_window = np.hanning(self._frame + 2)[1:-1]
         # frames of a hop start at (hop start - frame + step) + j * step: the history holds the
-        # part before the hop, and the overlap-add completes one hop ending frame - step before
-        # the hop's end (hence the output delay)
-        lag = self._frame - self._step
+        # part before the hop (for the long frames), and the overlap-add completes one hop
+        # ending 3/4 of a long frame before the hop's end (hence the output delay)
+        lag = 2 * self._frame - self._frame // 2
         self._setup_framing(
             history=lag, hop=DECLIP_FRAMES_PER_HOP * self._step, lookahead=0, output_delay=lag
         )
@@ -267,10 +370,34 @@ class Declipper(_HopProcessor):
     def _reset_state(self) -> None:
         self.clip_level_detected = float(self.params.clip_level)
         self.frames_repaired = 0
+        #: hops restored with each frame length (samples)
+        self.hops_by_frame = {f[0]: 0 for f in self._framings.values()}
         self._acc = np.zeros((2, self.num_channels, self._history))
 
+    def _frame_size(self, x: Array, clipped_fraction: float) -> int:
+        """The hop's frame: 1 (twice the frame) for dense clipping or a sparse spectrum, -1 (half)
+        for a dense spectrum, else 0. Sparsity is ``||c||_1 / (||c||_2 sqrt(count))`` of the
+        Hann-windowed DFTs of the frames of the hop (50 % overlap, both channels)."""
+        if clipped_fraction >= DECLIP_LONG_FRACTION:
+            return 1
+        n = self._frame
+        if x.shape[1] < n:
+            return 0
+        starts = np.arange(0, x.shape[1] - n + 1, n // 2)
+        frames = x[:, starts[:, np.newaxis] + np.arange(n)] * self._probe_window
+        mag = np.abs(sp_fft.rfft(frames, axis=-1))
+        energy = float(np.sum(mag * mag))
+        if energy <= 0.0:
+            return 0
+        sparsity = float(np.sum(mag)) / math.sqrt(energy * mag.size)
+        if sparsity < DECLIP_LONG_SPARSITY:
+            return 1
+        if sparsity > DECLIP_SHORT_SPARSITY:
+            return -1
+        return 0
+
     def _process_hop(self, x_in: Array, x_out: Array) -> Array:
-        hop, frame, step = self._hop, self._frame, self._step
+        hop = self._hop
         first_valid = self._history - self._hop_index * hop
         if self.params.clip_level <= 0.0:
             self.clip_level_detected = float(
@@ -286,11 +413,14 @@ class Declipper(_HopProcessor):
             clipped = np.abs(x_in) >= self.params.threshold * level
             clipped[:, : max(first_valid, 0)] = False
         if clipped.any():
-            starts = np.arange(0, span - frame + 1, step)
+            size = self._frame_size(x_in[:, max(first_valid, 0) :], float(clipped.mean()))
+            self.hops_by_frame[self._framings[size][0]] += 1
+            frame, step, synth, (c0, c1) = self._framings[size]
+            # the first frame starts where the previous hop's frames end (a frame's last step)
+            starts = np.arange(self._history - frame + step, span - frame + 1, step)
             idx = starts[:, np.newaxis] + np.arange(frame)
             # a frame is restored when a clipped sample lies in its centre part (where the
             # synthesis weight is high); every sample lies in the centre of some frames
-            c0, c1 = self._centre
             sel = clipped[:, idx[:, c0:c1]].any(axis=2)  # (channels, frames)
             chan, fi = np.nonzero(sel)
             if chan.size:
@@ -299,11 +429,13 @@ class Declipper(_HopProcessor):
                 mag = np.maximum(np.abs(frames), level)
                 lower = np.where(mask & (frames > 0), mag, np.where(mask, -np.inf, frames))
                 upper = np.where(mask & (frames < 0), -mag, np.where(mask, np.inf, frames))
+                iterations = declip_frame_iterations(mask.mean(axis=1), self.params.max_iterations)
                 restored = aspade(
                     frames, lower, upper, sparsity_step=self.params.sparsity_step,
-                    max_iterations=self.params.max_iterations, epsilon=DECLIP_EPSILON * level,
+                    sparsity_growth=self.params.sparsity_growth, iterations=iterations,
+                    epsilon=DECLIP_EPSILON * level,
                 )
-                weight = mask * self._synth
+                weight = mask * synth
                 delta = (restored - frames) * weight
                 for r in range(chan.size):
                     s0 = starts[fi[r]]
