@@ -379,7 +379,13 @@ def _declick_hop(
             flags[i] = hit_both or max(score[0, i], score[1, i]) > threshold
         else:
             flags[i] = score[0, i] > threshold_mono
-    repaired = 0
+    # candidate runs, repaired strongest first: a weak candidate beside a strong click (the
+    # click's residual spreads over the predictor's length) would otherwise be judged with the
+    # unrepaired click in its context, and "repaired" into a false one
+    starts = np.zeros(hop, dtype=np.int64)
+    ends = np.zeros(hop, dtype=np.int64)
+    strength = np.zeros(hop)
+    runs = 0
     i = hist
     while i < hist + hop:
         if not flags[i]:
@@ -396,10 +402,18 @@ def _declick_hop(
         gs = i - 1 if i > hist else i
         ge = j + 2
         if ge - gs <= max_len + 2:
-            repaired += _repair_run(
-                y, gs, ge, order, context, confirm_mono if c_n == 1 else confirm
-            )
+            starts[runs] = gs
+            ends[runs] = ge
+            for q in range(i, j + 1):
+                for c in range(c_n):
+                    strength[runs] = max(strength[runs], score[c, q])
+            runs += 1
         i = j + 1
+    repaired = 0
+    for r in np.argsort(-strength[:runs], kind="mergesort"):
+        repaired += _repair_run(
+            y, starts[r], ends[r], order, context, confirm_mono if c_n == 1 else confirm
+        )
     return repaired
 
 
