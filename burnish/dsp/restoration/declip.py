@@ -207,27 +207,29 @@ def _kth_largest_nonneg(
 
 @njit(cache=True, nogil=True)
 def _aspade_threshold(
-    ax: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
-    kk: npt.NDArray[np.int64], z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
+    v: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
+    k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
 ) -> None:  # pragma: no cover - compiled
-    """Hard thresholding of ``v = A x + u`` for the rows ``rows``, keeping the ``kk[i]``
-    largest coefficients of row ``rows[i]``: ``z[r] = H_k(v)`` and ``w[i] = z[r] - u[r]`` (the
-    input of the synthesis)."""
-    bins = ax.shape[1]
+    """Hard thresholding of ``v = A x + u`` for the rows ``rows``, keeping the ``k`` largest
+    coefficients: ``z[r] = H_k(v[r])`` and ``w[i] = z[r] - u[r]`` (the input of the
+    synthesis)."""
+    bins = v.shape[1]
     mag = np.empty(bins, dtype=np.float32)
     cand = np.empty(bins, dtype=np.float32)
     hist = np.zeros(_RADIX_BUCKETS, dtype=np.int32)
     for i in range(rows.shape[0]):
         r = rows[i]
         for b in range(bins):
-            v = ax[r, b] + u[r, b]
-            z[r, b] = v
-            mag[b] = v.real * v.real + v.imag * v.imag
-        kth = _kth_largest_nonneg(mag, min(max(kk[i], 1), bins), hist, cand)
+            c = v[r, b]
+            mag[b] = c.real * c.real + c.imag * c.imag
+        kth = _kth_largest_nonneg(mag, k, hist, cand)
         for b in range(bins):
             if mag[b] < kth:
                 z[r, b] = 0.0
-            w[i, b] = z[r, b] - u[r, b]
+                w[i, b] = -u[r, b]
+            else:
+                z[r, b] = v[r, b]
+                w[i, b] = v[r, b] - u[r, b]
 
 
 @njit(cache=True, nogil=True)
@@ -253,20 +255,23 @@ def _aspade_project(
 
 @njit(cache=True, nogil=True)
 def _aspade_update(
-    ax: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], z: npt.NDArray[np.complex64],
+    v: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], z: npt.NDArray[np.complex64],
     rows: npt.NDArray[np.int64], axa: npt.NDArray[np.complex64],
 ) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
-    """Dual update ``u += A x - z`` and ``A x`` stored for the next iteration; returns the
-    squared residual norm ``||A x - z||^2`` of each row (full conjugate-symmetric spectrum)."""
-    bins = ax.shape[1]
+    """Dual update ``u += A x - z`` and the next thresholding's input ``v = A x + u``; returns
+    the squared residual norm ``||A x - z||^2`` of each row (full conjugate-symmetric
+    spectrum)."""
+    bins = v.shape[1]
     r2 = np.zeros(rows.shape[0])
     for i in range(rows.shape[0]):
         r = rows[i]
         acc = 0.0
         for b in range(bins):
-            res = axa[i, b] - z[r, b]
-            u[r, b] += res
-            ax[r, b] = axa[i, b]
+            a = axa[i, b]
+            res = a - z[r, b]
+            nu = u[r, b] + res
+            u[r, b] = nu
+            v[r, b] = a + nu
             acc += res.real * res.real + res.imag * res.imag
         r2[i] = 2.0 * acc
     return r2
@@ -297,11 +302,14 @@ def aspade(
     padded[:, :n] = frames
     x = padded[:, :n].copy()
     lo, hi = lower.astype(np.float32), upper.astype(np.float32)
-    # A x of the current estimate: computed once per iteration and used twice (the residual of
-    # this iteration and the start of the next: v = A x + u), so two FFTs per iteration
-    ax = sp_fft.rfft(padded, axis=1)
-    u = np.zeros_like(ax)
-    z = np.zeros_like(ax)
+    # v = A x + u, the thresholding's input: the analysis of the projected estimate serves both
+    # the dual update and the next v, so two FFTs per iteration
+    v = sp_fft.rfft(padded, axis=1)
+    bins = v.shape[1]
+    u = np.zeros_like(v)
+    z = np.zeros_like(v)
+    w_buf = np.empty((count, bins), dtype=np.complex64)
+    xa_buf = np.zeros((count, m), dtype=np.float32)  # the padding stays zero
     limit = np.asarray(iterations, dtype=np.int64)
     active = np.arange(count, dtype=np.int64)
     it = 0
@@ -311,13 +319,12 @@ def aspade(
             break
         it += 1
         k = int(round(sparsity_step * it + sparsity_growth * it * it))
-        kk = np.full(active.size, min(k, ax.shape[1]), dtype=np.int64)
-        w = np.empty((active.size, ax.shape[1]), dtype=np.complex64)
-        _aspade_threshold(ax, u, active, kk, z, w)
+        w = w_buf[: active.size]
+        _aspade_threshold(v, u, active, min(max(k, 1), bins), z, w)
         xs = sp_fft.irfft(w, n=m, axis=1)
-        xa = np.zeros((active.size, m), dtype=np.float32)
+        xa = xa_buf[: active.size]
         _aspade_project(xs, lo, hi, active, x, xa)
-        r2 = _aspade_update(ax, u, z, active, sp_fft.rfft(xa, axis=1)) / m
+        r2 = _aspade_update(v, u, z, active, sp_fft.rfft(xa, axis=1)) / m
         active = active[r2 > epsilon * epsilon]
     # reliable samples are the input exactly (the float32 iterate is only close to it)
     return np.where(lower == upper, frames, x.astype(np.float64))
