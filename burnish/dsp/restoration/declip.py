@@ -74,10 +74,11 @@ DECLIP_DENSE_SHARE = 1.5
 #: A hop whose share of clipped samples (both channels) reaches this is restored with frames
 #: of twice the length.
 DECLIP_LONG_FRACTION = 0.1
-#: Spectral sparsity (l1 / l2 of the hop's DFT frames) below which a hop gets long frames
-#: and above which it gets short ones.
-DECLIP_LONG_SPARSITY = 0.15
-DECLIP_SHORT_SPARSITY = 0.27
+#: Spectral sparsity (l1 / l2 of the hop's DFT frames up to ``DECLIP_PROBE_MAX_HZ``) below
+#: which a hop gets long frames and above which it gets short ones.
+DECLIP_LONG_SPARSITY = 0.175
+DECLIP_SHORT_SPARSITY = 0.29
+DECLIP_PROBE_MAX_HZ = 16000.0
 #: Restored samples at the clip level are lifted by this relative amount, alternating between
 #: one and two units from sample to sample, so that no two neighbours are equal (no flat run).
 DECLIP_BOUND_RISE = 1e-5
@@ -384,7 +385,9 @@ class Declipper(_HopProcessor):
     def _frame_size(self, x: Array, clipped_fraction: float) -> int:
         """The hop's frame: 1 (twice the frame) for dense clipping or a sparse spectrum, -1 (half)
         for a dense spectrum, else 0. Sparsity is ``||c||_1 / (||c||_2 sqrt(count))`` of the
-        Hann-windowed DFTs of the frames of the hop (50 % overlap, both channels)."""
+        Hann-windowed DFTs of the frames of the hop (50 % overlap, both channels) below
+        ``DECLIP_PROBE_MAX_HZ`` (the same music at 96 kHz would look sparser by its empty top
+        octave)."""
         if clipped_fraction >= DECLIP_LONG_FRACTION:
             return 1
         n = self._frame
@@ -392,7 +395,8 @@ class Declipper(_HopProcessor):
             return 0
         starts = np.arange(0, x.shape[1] - n + 1, n // 2)
         frames = x[:, starts[:, np.newaxis] + np.arange(n)] * self._probe_window
-        mag = np.abs(sp_fft.rfft(frames, axis=-1))
+        top = min(int(DECLIP_PROBE_MAX_HZ / self.sample_rate * n), n // 2 + 1)
+        mag = np.abs(sp_fft.rfft(frames, axis=-1)[..., :top])
         energy = float(np.sum(mag * mag))
         if energy <= 0.0:
             return 0
