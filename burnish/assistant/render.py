@@ -37,7 +37,8 @@ from burnish.io.files import AudioReader, AudioWriter
 Array = npt.NDArray[np.float64]
 BLOCK = 65536
 TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
-MAX_LIMITER_INPUT_GAIN_DB = 36.0  # LimiterParams.input_gain_db's upper bound
+MIN_LIMITER_INPUT_GAIN_DB = -24.0  # LimiterParams.input_gain_db's range
+MAX_LIMITER_INPUT_GAIN_DB = 36.0
 PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
 REACH_TOLERANCE_LU = 0.2  # a capped master this close to the target still reaches it
@@ -78,11 +79,11 @@ def stage_b(
     recorded in the master's chain.
     """
     limiter = dict(plan.limiter_params)
-    into_limiter = min(float(gain_db), MAX_LIMITER_INPUT_GAIN_DB)
+    into_limiter = min(max(float(gain_db), MIN_LIMITER_INPUT_GAIN_DB), MAX_LIMITER_INPUT_GAIN_DB)
     limiter["input_gain_db"] = round(into_limiter, 4)
     limiter["ceiling_dbtp"] = round(float(ceiling_dbtp), 4)
     procs: list[dict[str, Any]] = []
-    if gain_db > into_limiter:  # more than the limiter's input stage takes: a gain before it
+    if gain_db != into_limiter:  # more than the limiter's input stage takes: a gain before it
         procs.append({"type": "gain", "params": {"gain_db": round(float(gain_db) - into_limiter, 4)}})
     procs.append({"type": "limiter", "params": limiter})
     if dc_block:

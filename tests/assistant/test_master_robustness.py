@@ -143,6 +143,20 @@ def test_very_quiet_float_mix_is_raised_past_the_limiters_input_range(tmp_path: 
     _check(tmp_path / "out", record, rate_in=44100, channels=2)
 
 
+def test_a_mix_louder_than_the_limiters_input_range_comes_down(tmp_path: Path) -> None:
+    # A full-scale fs/4 sine measures +6.4 LUFS (K-weighting lifts 12 kHz): -23 LUFS needs a
+    # cut of 29 dB, more than the limiter's input gain takes (-24 dB): the chain was refused
+    # (ChainError) and nothing was mastered.
+    t = np.arange(2 * 48000) / 48000
+    sine = np.sin(2 * np.pi * 12000.0 * t + np.pi / 4)
+    sine *= 0.99999 / np.max(np.abs(sine))
+    mix = _write(tmp_path / "hot.wav", np.stack([sine, sine]), 48000)
+    record = _master(mix, tmp_path / "out", ["broadcast"])
+    _check(tmp_path / "out", record, rate_in=48000, channels=2)
+    kinds = [p["type"] for p in record["revisions"][-1]["versions"][0]["chain"]["processors"]]
+    assert kinds[kinds.index("limiter") - 1] == "gain"
+
+
 def test_brick_walled_loud_mix_comes_down(tmp_path: Path, rng: np.random.Generator) -> None:
     noise = rng.standard_normal((2, 3 * 44100))
     audio = np.tanh(3.0 * noise / np.max(np.abs(noise)) * 4.0)
