@@ -58,6 +58,8 @@ DECLICK_CONTEXT_SAMPLES = 384
 #: A candidate run's edge sample is kept as it is (the run shrinks) when its click estimate
 #: ``y - x_hat`` lies within this many posterior standard deviations on every channel.
 DECLICK_EDGE_SIGMAS = 2.5
+#: The confirmation's prediction-error variance is at most this many times the empirical one.
+DECLICK_S2_CAP = 2.0
 #: Screen before shrinking: a candidate run whose whole-run statistic is below this fraction of
 #: the confirmation threshold is rejected at once.
 DECLICK_SCREEN = 0.5
@@ -156,8 +158,8 @@ def _repair_run(
     # autocorrelation, s2, and the mean square of its actual prediction error around the run,
     # se. The lag window smooths the spectrum, so on tonal music s2 is far above se (a pure low
     # note: 1000x); the run's extent is decided with the honest se (else the small tail of a
-    # click hides in the posterior), the confirmation with s2 (its thresholds were set with it:
-    # it makes very predictable music demand more of a click)
+    # click hides in the posterior), the confirmation with s2 capped at 2 se (the thresholds
+    # were set with s2; uncapped, clicks of 0.01-0.1 on a synthetic bass went unrepaired)
     models = np.zeros((c_n, p + 1))
     s2 = np.zeros(c_n)
     se = np.zeros(c_n)
@@ -169,6 +171,22 @@ def _repair_run(
             e += a[k] * r[k]
         models[c] = a
         s2[c] = max(e, 1e-30)
+    for c in range(c_n):
+        a = models[c]
+        acc = 0.0
+        cnt = 0
+        for i in range(lo + p, hi):
+            if gs <= i < ge + p:
+                continue
+            v = 0.0
+            for k in range(p + 1):
+                v += a[k] * y[c, i - k]
+            acc += v * v
+            cnt += 1
+        se[c] = max(acc / max(cnt, 1), 1e-30)
+        # cap the lag window's inflation of s2 (a pure low note: 1000x se), so a small click
+        # on very predictable music is still seen
+        s2[c] = min(s2[c], DECLICK_S2_CAP * se[c])
     m = ge - gs
     sols = np.zeros((c_n, m))
     zs = np.zeros((c_n, m))
@@ -196,19 +214,6 @@ def _repair_run(
         best = max(best, float(common @ ((m0 + m1) @ common)))
     if best < (DECLICK_SCREEN * confirm) ** 2 * m:
         return 0
-    for c in range(c_n):
-        a = models[c]
-        acc = 0.0
-        cnt = 0
-        for i in range(lo + p, hi):
-            if gs <= i < ge + p:
-                continue
-            v = 0.0
-            for k in range(p + 1):
-                v += a[k] * y[c, i - k]
-            acc += v * v
-            cnt += 1
-        se[c] = max(acc / max(cnt, 1), 1e-30)
     # shrink the run to the samples the model does not explain, then let it grow back by a
     # sample whose estimate stands out once the run is shorter (a shorter gap is interpolated
     # more tightly: the small tail of a click hides in a long gap's posterior)
