@@ -42,6 +42,10 @@ MAX_LIMITER_INPUT_GAIN_DB = 36.0
 PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
 REACH_TOLERANCE_LU = 0.2  # a capped master this close to the target still reaches it
+#: With --force-loudness there is no intensity cap, but the limiter still takes at most this
+#: much off the peaks: beyond it a brick-walled mix gains almost no loudness (the search's
+#: slope falls towards 0 and its steps grew past the gain stages' +-48 dB range).
+FORCED_MAX_LIMITING_DB = 30.0
 DC_BLOCK_ABOVE = 5e-4  # a limited pass whose |mean| reaches this gets a DC blocker (verify: 1e-3)
 DC_BLOCK_HZ = 2.0  # first-order high-pass after the limiter: the least lift of the peaks
 # the limiter after the DC blocker only catches the blocker's overshoot: short and fast
@@ -344,8 +348,9 @@ def render_master(
     # the stage-A meter reads sample peaks; inter-sample peaks of music sit up to ~0.5 dB higher
     pre_peak = pre.true_peak_dbtp + PEAK_ESTIMATE_MARGIN_DB
     cap = math.inf
-    if plan.max_limiting_db is not None and math.isfinite(pre_peak):
-        cap = ceiling - pre_peak + plan.max_limiting_db
+    if math.isfinite(pre_peak):
+        cap = ceiling - pre_peak + (FORCED_MAX_LIMITING_DB if plan.max_limiting_db is None
+                                    else plan.max_limiting_db)
     capped = gain > cap
     gain = min(gain, cap)
 

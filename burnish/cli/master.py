@@ -131,8 +131,15 @@ def _print_record(record: dict[str, Any], out: Any, out_dir: str = "") -> None:
                 f" independent {ver['independent_true_peak_dbtp']})")
         print(line, file=out)
         if not r["reachable"]:
-            print(f"    target not reachable without harm: {r['shortfall_lu']} LU short"
-                  " (--force-loudness to insist)", file=out)
+            if v.get("settings", {}).get("force_loudness"):
+                from burnish.assistant.render import FORCED_MAX_LIMITING_DB
+
+                print(f"    target out of reach: {r['shortfall_lu']} LU short with the limiter"
+                      f" taking {FORCED_MAX_LIMITING_DB:g} dB off the peaks (the most"
+                      " --force-loudness allows)", file=out)
+            else:
+                print(f"    target not reachable without harm: {r['shortfall_lu']} LU short"
+                      " (--force-loudness to insist)", file=out)
         for c in ver["checks"]:
             if not c["passed"]:
                 print(f"    failed: {c['name']}: {c['measured']} (required {c['required']})", file=out)

@@ -236,3 +236,23 @@ def test_a_master_just_short_at_the_cap_lands_on_the_target(tmp_path: Path) -> N
     short = render_master(mix, plan, tmp_path / "short.wav", work_dir=tmp_path / "w")
     assert not short.reachable and short.shortfall_lu > 0.2
     assert short.limiting_db <= plan.max_limiting_db + 1e-6
+
+
+def test_forced_loudness_beyond_reach_is_reported_not_a_crash(tmp_path: Path,
+                                                              rng: np.random.Generator) -> None:
+    """``--force-loudness`` to -3 LUFS on a dense mix: the gain search's slope fell towards 0
+    and its steps grew past the gain stage's +-48 dB (a ParameterError after the analysis).
+    The limiter now takes at most 30 dB off the peaks; the shortfall is reported."""
+    noise = rng.standard_normal((2, 3 * 44100))
+    audio = np.tanh(2.0 * noise / np.max(np.abs(noise)) * 4.0) * 0.5
+    mix = _write(tmp_path / "dense.wav", audio, 44100)
+    versions = build_versions(["spotify"], target=None, lufs=-3.0, ceiling_dbtp=None,
+                              style="balanced", intensity="medium", force_loudness=True,
+                              sample_rate=None, bit_depth=None)
+    record = master(MasterJob(mix_path=str(mix), out_dir=str(tmp_path / "out"),
+                              versions=versions))
+    version = record["revisions"][-1]["versions"][0]
+    assert not version["render"]["reachable"]
+    ref = ffmpeg_ebur128_precise(tmp_path / "out" / version["output"])
+    assert abs((-3.0 - ref.integrated_lufs) - version["render"]["shortfall_lu"]) <= 0.2
+    assert ref.true_peak_dbtp is not None and ref.true_peak_dbtp <= -1.0
