@@ -87,11 +87,12 @@ def design_k_weighting_sos(*, sample_rate: int) -> Array:
     ]
     k = math.tan(math.pi * _HIGHPASS_F0_HZ / sr)
     a0 = 1.0 + k / _HIGHPASS_Q + k * k
-    # The standard's high-pass numerator is [1, -2, 1] at 48 kHz, i.e. the unity-gain design
-    # times a0(48 kHz) (+0.043 dB in the pass band). Keep that same pass-band gain at every
-    # rate (libebur128 keeps [1, -2, 1], whose gain drifts with the rate: +0.25 dB at 8 kHz).
-    k48 = math.tan(math.pi * _HIGHPASS_F0_HZ / 48000.0)
-    g = (1.0 + k48 / _HIGHPASS_Q + k48 * k48) / a0
+    # The standard's high-pass numerator is [1, -2, 1] at 48 kHz (the unity-gain design times
+    # a0 there: +0.043 dB in the pass band). It is kept at every rate, as libebur128 and
+    # ffmpeg's ebur128 keep it, so that burnish reads what they read: that pass-band gain then
+    # drifts with the rate (0.25 dB at 8 kHz, -0.03 dB at 96 kHz), and holding it constant
+    # instead made burnish read 0.21 LU under ffmpeg at 8 kHz and 0.03 LU over it at 96 kHz.
+    g = 1.0
     highpass = [
         g,
         -2.0 * g,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,9 +92,33 @@ def test_k_weighting_response_matches_48k_at_any_rate(sample_rate: int) -> None:
     freqs = freqs[freqs < 0.3 * sample_rate]
     _, h_ref = signal.sosfreqz(ref, worN=freqs, fs=48000)
     _, h = signal.sosfreqz(sos, worN=freqs, fs=sample_rate)
-    # bilinear warping is small below 0.3 fs: the responses agree within 0.05 dB there
-    # (at 8 kHz the shelf warps: +0.2 dB at 1 kHz, see docs/loudness.md)
-    np.testing.assert_allclose(20 * np.log10(np.abs(h)), 20 * np.log10(np.abs(h_ref)), atol=0.05)
+    # bilinear warping is small below 0.3 fs, and the high-pass keeps the standard's [1, -2, 1]
+    # numerator (as libebur128 and ffmpeg do), whose pass-band gain drifts with the rate (+0.06
+    # dB at 22.05 kHz): the responses agree within 0.1 dB there
+    np.testing.assert_allclose(20 * np.log10(np.abs(h)), 20 * np.log10(np.abs(h_ref)), atol=0.1)
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 22050, 44100, 88200, 96000, 192000])
+def test_integrated_loudness_matches_ffmpeg_at_any_rate(sample_rate: int, tmp_path: Path) -> None:
+    """Pink noise at every rate: burnish within 0.02 LU of ffmpeg's ebur128 (with the pass-band
+    gain held at its 48 kHz value burnish read 0.21 LU under ffmpeg at 8 kHz, 0.08 at 16 kHz and
+    0.03 over it at 96-192 kHz)."""
+    import soundfile as sf
+
+    from tests.reference_meter import ffmpeg_ebur128_precise
+
+    rng = np.random.default_rng(1)
+    n = sample_rate * 6
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / sample_rate)
+    spectrum[1:] /= np.sqrt(f[1:])
+    spectrum[0] = 0.0
+    x = np.fft.irfft(spectrum, n)
+    x = np.stack([x, np.roll(x, 1000)]) * (0.1 / np.std(x))
+    path = tmp_path / "pink.wav"
+    sf.write(str(path), x.T, sample_rate, subtype="FLOAT")
+    own = measure_loudness(x, sample_rate=sample_rate).integrated_lufs
+    assert own == pytest.approx(ffmpeg_ebur128_precise(path).integrated_lufs, abs=0.02)  # LU
 
 
 def test_k_weighting_kernel_equals_scipy_sosfilt_in_blocks() -> None:
