@@ -27,8 +27,8 @@ class DeclipParams:
     clipped. ``clip_level`` in [0, 2]: the clip level (linear full scale); 0 detects it as the
     level of flat runs (3+ equal samples at the stream's peak). ``headroom_db`` in [0, 24]: the
     output is scaled by ``-headroom_db`` so restored peaks have room. ``max_iterations`` in
-    [5, 500]: A-SPADE iterations of a frame with 1-5 % of its samples clipped (frames with less
-    run 5/8 of them, frames with more 3/2). The sparsity (in conjugate pairs) at iteration ``i``
+    [5, 500]: A-SPADE iterations per frame (frames with 5 % or more of their samples clipped
+    run 5/4 of them). The sparsity (in conjugate pairs) at iteration ``i``
     (1-based) is ``round(sparsity_step * i + sparsity_growth * i ** 2)``: ``sparsity_step`` in
     [1, 64], ``sparsity_growth`` in [0, 16] (0: the linear growth of Kitić et al.).
     """
@@ -64,13 +64,11 @@ DECLIP_FRAMES_PER_HOP = 32
 DECLIP_CENTRE_FRACTION = 0.5
 #: Convergence: stop a frame when ``||A x - z|| <= DECLIP_EPSILON * clip level``.
 DECLIP_EPSILON = 0.1
-#: Iterations per frame by its clipped fraction: below ``DECLIP_SPARSE_FRACTION`` a share
-#: ``DECLIP_SPARSE_SHARE`` of ``max_iterations``, from ``DECLIP_DENSE_FRACTION`` on
-#: ``DECLIP_DENSE_SHARE`` of it.
-DECLIP_SPARSE_FRACTION = 0.01
-DECLIP_SPARSE_SHARE = 0.625
+#: Frames with at least this fraction of their samples clipped run ``DECLIP_DENSE_SHARE`` x
+#: ``max_iterations`` (fewer iterations for frames with under 1 % clipped saved only 3-5 % of the
+#: time and cost up to 1 dB at 3 dB over).
 DECLIP_DENSE_FRACTION = 0.05
-DECLIP_DENSE_SHARE = 1.5
+DECLIP_DENSE_SHARE = 1.25
 #: A hop whose share of clipped samples (both channels) reaches this is restored with frames
 #: of twice the length.
 DECLIP_LONG_FRACTION = 0.1
@@ -94,9 +92,6 @@ def declip_frame_iterations(
 ) -> npt.NDArray[np.int64]:
     """A-SPADE iterations of each frame from the fraction of its samples that are clipped."""
     iterations = np.full(clipped_fraction.shape, max_iterations, dtype=np.int64)
-    iterations[clipped_fraction < DECLIP_SPARSE_FRACTION] = max(
-        int(round(max_iterations * DECLIP_SPARSE_SHARE)), 1
-    )
     iterations[clipped_fraction >= DECLIP_DENSE_FRACTION] = int(
         round(max_iterations * DECLIP_DENSE_SHARE)
     )
