@@ -258,7 +258,7 @@ def test_dehum_clean_music_is_no_hum_and_unchanged(name: str) -> None:
 
 def test_params_validate() -> None:
     with pytest.raises(ParameterError, match="mains_hz"):
-        DehumParams(mains_hz=55)
+        DehumParams(mains_hz=35)
     with pytest.raises(ParameterError, match="profile_start_s"):
         DenoiseParams(noise_profile="range")
     with pytest.raises(ParameterError, match="noise_profile"):
