@@ -1,4 +1,4 @@
-"""Streaming polyphase oversampling by 2, 4 or 8 (a cascade of linear-phase half-band stages).
+"""Streaming polyphase oversampling by 2 to 64 (a cascade of linear-phase half-band stages).
 
 Design
 ------
@@ -47,7 +47,8 @@ QUALITY_SPECS: dict[str, tuple[float, float]] = {
     "standard": (0.43, 90.0),
     "high": (0.4535, 120.0),
 }
-FACTORS = (2, 4, 8)
+#: Factors of two the cascade is built for (the saturator goes past 8 for heavy drive).
+FACTORS = (2, 4, 8, 16, 32, 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def kaiser_num_taps(attenuation_db: float, width: float) -> int:
 def design_stages(
     factor: int, *, quality: Quality = "standard", later_attenuation_db: float | None = None
 ) -> tuple[HalfbandStage, ...]:
-    """The half-band cascade for ``factor`` (2, 4 or 8) at ``quality`` (pure design function).
+    """The half-band cascade for ``factor`` (2, 4, ..., 64) at ``quality`` (pure design function).
 
     ``later_attenuation_db`` (default: the quality's) is the stop-band attenuation of the stages
     after the first: a decimator whose high-rate content above the kept band is already small
@@ -258,7 +259,7 @@ def _fir_pairs(
 
 
 class Oversampler:
-    """Streaming up/down-sampler by ``factor`` (2, 4, 8) for ``num_channels`` channels.
+    """Streaming up/down-sampler by ``factor`` (2, 4, ..., 64) for ``num_channels`` channels.
 
     ``upsample`` and ``downsample`` keep separate state; ``downsample`` takes blocks whose length
     is a multiple of ``factor``. Blocks are ``(channels, samples)``; computation is in
