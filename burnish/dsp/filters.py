@@ -16,7 +16,9 @@ Definitions (see docs/eq.md):
   below Nyquist), Vicanek's matched-z (poles, peak, DC) and the cookbook's bilinear one — the one
   nearest the prototype from 20 Hz to 20 kHz / 0.9 x Nyquist is used, Orfanidis' unless another
   is nearer by 0.25 dB. The bandwidth is then exact wherever the upper half-gain frequency lies
-  below about 0.75 x Nyquist; the cookbook bell narrows ("cramps") towards Nyquist instead.
+  below both 20 kHz and 0.75 x Nyquist (a wide bell at a high rate whose upper edge lies above
+  20 kHz keeps the audible band's shape first); the cookbook bell narrows ("cramps") towards
+  Nyquist instead.
 * **Shelves** — RBJ lowShelf / highShelf with ``alpha = sin(w0) / (2 q)``; ``q = 1/sqrt(2)``
   is the cookbook's slope ``S = 1`` (steepest without overshoot). ``corner_hz`` is the
   *half-gain* frequency: the response there is exactly ``gain_db / 2``; far below (low shelf) or
