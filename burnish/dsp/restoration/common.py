@@ -144,13 +144,12 @@ def _masked_autocorr(x: Array, lo: int, hi: int, missing: npt.NDArray[np.bool_],
 
 
 @njit(cache=True, nogil=True)
-def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Array:  # pragma: no cover
-    """Least-squares AR interpolation: the values at ``unknown[:nu]`` that minimise the
-    prediction error ``sum_n (sum_m a[m] x[n - m])**2`` given every other sample of ``x``.
-
-    ``x`` must hold ``order`` samples of context on each side of the unknowns; the unknowns'
-    current values in ``x`` are ignored. Returns the solution (length ``nu``).
-    """
+def _ar_normal_equations(
+    x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array
+) -> tuple[Array, Array]:  # pragma: no cover - compiled
+    """The least-squares AR interpolation's normal equations ``mat u = b`` for the unknowns
+    ``x[unknown]`` (sorted; their current values are ignored), with a 1e-9 ridge on the
+    diagonal: ``mat = A_u^T A_u``, the AR polynomial's autocorrelation at the unknowns' lags."""
     p = a.shape[0] - 1
     lo = unknown[0]
     hi = unknown[nu - 1] + p  # last prediction-error index
@@ -187,6 +186,18 @@ def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Ar
         b[i] = -s
     for i in range(nu):
         mat[i, i] += 1e-9 * ra[0]
+    return mat, b
+
+
+@njit(cache=True, nogil=True)
+def _ar_solve(x: Array, unknown: npt.NDArray[np.int64], nu: int, a: Array) -> Array:  # pragma: no cover
+    """Least-squares AR interpolation: the values at ``unknown[:nu]`` that minimise the
+    prediction error ``sum_n (sum_m a[m] x[n - m])**2`` given every other sample of ``x``.
+
+    ``x`` must hold ``order`` samples of context on each side of the unknowns; the unknowns'
+    current values in ``x`` are ignored. Returns the solution (length ``nu``).
+    """
+    mat, b = _ar_normal_equations(x, unknown, nu, a)
     return np.asarray(np.linalg.solve(mat, b), dtype=np.float64)
 
 
@@ -217,39 +228,8 @@ def _ar_solve_var(x: Array, lo: int, nu: int, a: Array) -> tuple[Array, Array, A
     ``A_u^T A_u`` and its inverse. The inverse times the prediction-error variance is the
     estimate's posterior covariance (Godsill & Rayner, *Digital Audio Restoration*, 1998,
     sec. 5.2.3)."""
-    p = a.shape[0] - 1
-    hi = lo + nu - 1 + p
-    xk = x.copy()
-    for i in range(nu):
-        xk[lo + i] = 0.0
-    m = hi - lo + 1
-    ek = np.zeros(m)
-    for n in range(lo, hi + 1):
-        s = 0.0
-        for j in range(p + 1):
-            idx = n - j
-            if 0 <= idx < xk.shape[0]:
-                s += a[j] * xk[idx]
-        ek[n - lo] = s
-    ra = np.zeros(p + 1)
-    for d in range(p + 1):
-        s = 0.0
-        for j in range(p + 1 - d):
-            s += a[j] * a[j + d]
-        ra[d] = s
-    mat = np.zeros((nu, nu))
-    b = np.zeros(nu)
-    for i in range(nu):
-        for jj in range(nu):
-            d = abs(i - jj)
-            if d <= p:
-                mat[i, jj] = ra[d]
-        s = 0.0
-        for j in range(p + 1):
-            s += a[j] * ek[i + j]
-        b[i] = -s
-    for i in range(nu):
-        mat[i, i] += 1e-9 * ra[0]
+    unknown = np.arange(lo, lo + nu).astype(np.int64)
+    mat, b = _ar_normal_equations(x, unknown, nu, a)
     inv = np.asarray(np.linalg.inv(mat), dtype=np.float64)
     sol = np.asarray(inv @ b, dtype=np.float64)
     return sol, mat, inv
