@@ -54,3 +54,13 @@ def corpus_names_for_params() -> list[str]:
     if not path.is_file():
         return ["<corpus missing>"]
     return [f["name"] for f in json.loads(path.read_text())["files"]]
+
+
+def excerpt(name: str, start_s: float = 5.0, duration_s: float = 6.0) -> tuple[Any, int]:
+    """``duration_s`` of corpus file ``name`` from ``start_s``: (float64 (channels, n), rate)."""
+    import numpy as np
+    import soundfile as sf
+
+    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
+    x = data.T[:, int(start_s * sr) : int((start_s + duration_s) * sr)]
+    return np.ascontiguousarray(x), int(sr)

@@ -8,15 +8,7 @@ import numpy as np
 import pytest
 
 from burnish.dsp.restoration import Declicker, DeclickParams, apply_declick
-from tests.corpus import require_corpus
-
-
-def excerpt(name: str, start_s: float = 5.0, duration_s: float = 6.0) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
-    x = data.T[:, int(start_s * sr) : int((start_s + duration_s) * sr)]
-    return np.ascontiguousarray(x), int(sr)
+from tests.corpus import excerpt
 
 
 def snr_db(ref: np.ndarray, est: np.ndarray) -> float:

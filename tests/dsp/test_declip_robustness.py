@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from burnish.dsp.restoration import DeclipParams, Declipper, apply_declip
-from tests.corpus import require_corpus
+from tests.corpus import excerpt
 
 DURATION_S = 6.0
 
@@ -63,12 +63,6 @@ def organ(sample_rate: int, duration_s: float = DURATION_S) -> np.ndarray:
     return y
 
 
-def excerpt(name: str, start_s: float = 5.0) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
-    x = data.T[:, int(start_s * sr) : int((start_s + DURATION_S) * sr)]
-    return np.ascontiguousarray(x), int(sr)
 
 
 def declip_improvement(x: np.ndarray, sample_rate: int) -> tuple[float, float]:

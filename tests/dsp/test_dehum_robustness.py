@@ -13,17 +13,11 @@ import pytest
 from burnish.dsp.base import process_offline
 from burnish.dsp.restoration import Dehummer, DehumParams, apply_dehum
 from burnish.dsp.restoration.dehum import _demod_channels
-from tests.corpus import require_corpus
+from tests.corpus import excerpt, require_corpus
 
 DURATION_S = 6.0
 
 
-def excerpt(name: str, start_s: float = 5.0) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
-    x = data.T[:, int(start_s * sr) : int((start_s + DURATION_S) * sr)]
-    return np.ascontiguousarray(x), int(sr)
 
 
 def organ(sample_rate: int) -> np.ndarray:

@@ -18,17 +18,11 @@ from burnish.dsp.restoration import (
     denoise_pair,
 )
 from burnish.errors import ParameterError
-from tests.corpus import require_corpus
+from tests.corpus import excerpt
 
 DURATION_S = 6.0
 
 
-def excerpt(name: str, start_s: float = 5.0) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
-    x = data.T[:, int(start_s * sr) : int((start_s + DURATION_S) * sr)]
-    return np.ascontiguousarray(x), int(sr)
 
 
 def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
