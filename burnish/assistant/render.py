@@ -39,7 +39,14 @@ BLOCK = 65536
 TRACE_HOP_S = 0.1  # gain-reduction traces are kept at 10 values a second
 MIN_LIMITER_INPUT_GAIN_DB = -24.0  # LimiterParams.input_gain_db's range
 MAX_LIMITER_INPUT_GAIN_DB = 36.0
+MAX_GAIN_STAGE_DB = 48.0  # GainParams.gain_db's range (the gain before the limiter)
 PEAK_ESTIMATE_MARGIN_DB = 0.5  # true peak estimated as sample peak + this, for the cap
+#: The limiting cap is measured from the peaks the music keeps reaching, not from its single
+#: highest moment: the peak of 2048-sample windows at this quantile (the highest window for
+#: files under about 45 s at 44.1 kHz; 4 minutes: all but the 5 loudest windows). One stray
+#: peak (a snare hit or a burst 10 dB above the rest) no longer caps the whole master's loudness.
+CAP_PEAK_QUANTILE = 0.999
+CAP_PEAK_WINDOW = 2048
 OVERSHOOT_LU = 0.15  # measuring passes aim this far over the target; a cut then lands it
 REACH_TOLERANCE_LU = 0.2  # a capped master this close to the target still reaches it
 #: With --force-loudness there is no intensity cap, but the limiter still takes at most this
@@ -119,6 +126,8 @@ class StageResult:
     loudness: Any = None  # LoudnessResult
     gain_reduction_db: dict[str, Array] = field(default_factory=dict)
     channel_means: tuple[float, ...] = ()  # mean of each channel (DC), when measured
+    #: sample peak (dBFS) of CAP_PEAK_WINDOW windows at CAP_PEAK_QUANTILE, when measured
+    body_peak_dbfs: float = math.nan
 
     @property
     def dc_offset(self) -> float:
@@ -251,11 +260,16 @@ def render_stage(
         writer = (AudioWriter(out_path, sample_rate=out_rate, num_channels=info.num_channels,
                               bit_depth=bit_depth) if out_path is not None else None)
         sums = np.zeros(info.num_channels)
+        window_peaks: list[Array] = []
 
         def sink(block: Array) -> None:
             if meter is not None:
                 meter.update(block)
                 sums[:] += block.sum(axis=1)
+                frame_peaks = np.max(np.abs(block), axis=0)
+                tail = (-frame_peaks.size) % CAP_PEAK_WINDOW
+                window_peaks.append(np.pad(frame_peaks, (0, tail)).reshape(-1, CAP_PEAK_WINDOW)
+                                    .max(axis=1))
             if writer is not None:
                 writer.write(block)
 
@@ -285,7 +299,17 @@ def render_stage(
         loudness=result,
         gain_reduction_db=traces.result(),
         channel_means=tuple(float(x) for x in sums / max(n_out, 1)) if measure else (),
+        body_peak_dbfs=_body_peak_dbfs(window_peaks),
     )
+
+
+def _body_peak_dbfs(window_peaks: list[Array]) -> float:
+    """The peak the music keeps reaching: :data:`CAP_PEAK_QUANTILE` of the window peaks."""
+    if not window_peaks:
+        return math.nan
+    peaks = np.concatenate(window_peaks)
+    level = float(np.quantile(peaks, CAP_PEAK_QUANTILE, method="higher"))
+    return 20.0 * math.log10(level) if level > 0.0 else -math.inf
 
 
 def _output_frames(n_in: int, rate_in: int, rate_out: int) -> int:
@@ -347,10 +371,15 @@ def render_master(
         gain = target - pre.integrated_lufs
     # the stage-A meter reads sample peaks; inter-sample peaks of music sit up to ~0.5 dB higher
     pre_peak = pre.true_peak_dbtp + PEAK_ESTIMATE_MARGIN_DB
-    cap = math.inf
-    if math.isfinite(pre_peak):
-        cap = ceiling - pre_peak + (FORCED_MAX_LIMITING_DB if plan.max_limiting_db is None
-                                    else plan.max_limiting_db)
+    # the cap on limiting counts from the peaks the music keeps reaching (a few stray moments
+    # above them are the limiter's to take, however deep)
+    body_peak = min(pre.body_peak_dbfs, pre.true_peak_dbtp) + PEAK_ESTIMATE_MARGIN_DB
+    if not math.isfinite(body_peak):
+        body_peak = pre_peak
+    cap = MAX_GAIN_STAGE_DB + MAX_LIMITER_INPUT_GAIN_DB  # what the chain's gain stages can give
+    if math.isfinite(body_peak):
+        cap = min(cap, ceiling - body_peak + (FORCED_MAX_LIMITING_DB if plan.max_limiting_db is None
+                                              else plan.max_limiting_db))
     capped = gain > cap
     gain = min(gain, cap)
 

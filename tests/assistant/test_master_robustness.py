@@ -256,3 +256,20 @@ def test_forced_loudness_beyond_reach_is_reported_not_a_crash(tmp_path: Path,
     ref = ffmpeg_ebur128_precise(tmp_path / "out" / version["output"])
     assert abs((-3.0 - ref.integrated_lufs) - version["render"]["shortfall_lu"]) <= 0.2
     assert ref.true_peak_dbtp is not None and ref.true_peak_dbtp <= -1.0
+
+
+def test_a_stray_peak_does_not_cap_the_whole_masters_loudness(tmp_path: Path) -> None:
+    """Quiet music (about -30 LUFS) with two 4.5 ms bursts at 0.99: the limiting cap used to
+    count from that single highest peak, and the master came out 12.5 LU short for spotify. It
+    counts from the peak the music keeps reaching (all but the loudest 0.1 % of 46 ms windows);
+    the limiter takes the bursts."""
+    rate = 44100
+    audio = _tones(rate, 100.0) * 0.15
+    for start_s in (31.0, 77.0):
+        i = int(start_s * rate)
+        audio[:, i:i + int(0.0045 * rate)] = 0.99
+    mix = _write(tmp_path / "stray.wav", audio, rate)
+    record = _master(mix, tmp_path / "out", ["spotify"])
+    version = record["revisions"][-1]["versions"][0]
+    assert version["render"]["reachable"], version["render"]
+    _check(tmp_path / "out", record, rate_in=rate, channels=2)
