@@ -9,10 +9,7 @@ import pytest
 
 from burnish.dsp.restoration import Declicker, DeclickParams, apply_declick
 from tests.corpus import excerpt
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-300)))
+from tests.dsp.restoration_probes import click_scores, inject_clicks
 
 
 def change_db(x: np.ndarray, y: np.ndarray) -> float:
@@ -20,22 +17,7 @@ def change_db(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def inject(x: np.ndarray, *, seed: int = 1, count: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """Clicks as the test injects them: 1-3 samples [a, -a, a/2], |a| in 0.1-0.5, every channel."""
-    rng = np.random.default_rng(seed)
-    pos = np.sort(rng.choice(np.arange(3000, x.shape[1] - 3000, 23), count, replace=False))
-    d = x.copy()
-    for p in pos:
-        width = int(rng.integers(1, 4))
-        a = rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0])
-        d[:, p : p + width] += np.array([a, -a, a / 2])[:width]
-    return d, pos
-
-
-def click_scores(x: np.ndarray, d: np.ndarray, y: np.ndarray, pos: np.ndarray) -> tuple[float, float]:
-    regions = [np.arange(p - 5, p + 3 + 5) for p in pos]
-    gains = [snr_db(x[:, r], y[:, r]) - snr_db(x[:, r], d[:, r]) for r in regions]
-    idx = np.concatenate(regions)
-    return float(np.mean(np.array(gains) > 6.0)), snr_db(x[:, idx], y[:, idx]) - snr_db(x[:, idx], d[:, idx])
+    return inject_clicks(x, seed=seed, count=count, spacing=23)
 
 
 @pytest.mark.parametrize("name", ["ref02_electronic_singularity_through_space_48k.flac",

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from burnish.dsp.base import process_offline
-from burnish.dsp.restoration import Dehummer, DehumParams, apply_dehum
-from burnish.dsp.restoration.dehum import _demod_channels
+from burnish.dsp.restoration import DehumParams, apply_dehum
 from tests.corpus import excerpt, require_corpus
+from tests.dsp.restoration_probes import FrozenTrack, TrackRecorder
 
 DURATION_S = 6.0
 
@@ -78,36 +78,6 @@ def hum(n: int, sample_rate: int, mains_hz: float, level_db: float = -40.0) -> n
     return h * 10 ** (level_db / 20) / np.sqrt(np.mean(h**2))
 
 
-class _TrackRecorder(Dehummer):
-    """Records the fundamental the tracker chose at each window."""
-
-    def _reset_state(self) -> None:
-        super()._reset_state()
-        self.track: list[float] = []
-
-    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
-        c, f = super()._estimate(x, centre, first_valid)
-        self.track.append(f)
-        return c, f
-
-
-class _FrozenTrack(Dehummer):
-    """The same estimator along a given frequency track: linear in its input."""
-
-    track: list[float]
-
-    def _reset_state(self) -> None:
-        super()._reset_state()
-        self._i = 0
-
-    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
-        f = self.track[self._i]
-        self._i += 1
-        c = _demod_channels(np.ascontiguousarray(x), centre, self._win, self._back,
-                            np.array([f]) / self.sample_rate, self.params.harmonics, first_valid)[0]
-        return c, f
-
-
 def bass_change_db(x: np.ndarray, y: np.ndarray, sample_rate: int, mains_hz: float) -> float:
     """Change of the music below 200 Hz outside +-3 Hz of the harmonics (as test_restoration)."""
     f = np.fft.rfftfreq(x.shape[1], 1 / sample_rate)
@@ -132,9 +102,9 @@ def test_hum_exactly_at_mains_is_removed_with_default_drift(name: str, mains_hz:
     x, sr = material(name)
     h = hum(x.shape[1], sr, mains_hz)
     params = DehumParams(mains_hz=mains_hz)
-    rec = _TrackRecorder(params, sample_rate=sr, num_channels=2)
+    rec = TrackRecorder(params, sample_rate=sr, num_channels=2)
     y = process_offline(rec, x + h)
-    clean = _TrackRecorder(params, sample_rate=sr, num_channels=2)
+    clean = TrackRecorder(params, sample_rate=sr, num_channels=2)
     yc = process_offline(clean, x)
     assert set(rec.track) == {mains_hz}, f"track left nominal on music + hum: {rec.track}"
     assert set(clean.track) == {mains_hz}, f"track left nominal on the music alone: {clean.track}"
@@ -154,7 +124,7 @@ def test_loud_note_beside_one_harmonic_does_not_move_the_track() -> None:
     note = 0.1 * np.sin(2 * np.pi * 100.3 * t)
     x = np.stack([note, note])
     h = hum(n, sr, 50.0)
-    rec = _TrackRecorder(DehumParams(mains_hz=50), sample_rate=sr, num_channels=2)
+    rec = TrackRecorder(DehumParams(mains_hz=50), sample_rate=sr, num_channels=2)
     process_offline(rec, x + h)
     assert set(rec.track) == {50.0}, f"track pulled by one note: {rec.track}"
 
@@ -172,10 +142,10 @@ def test_mains_off_nominal_is_still_followed(mains_hz: float) -> None:
     h = hum(x.shape[1], sr, mains_hz)
     nominal = 50.0 if mains_hz < 55 else 60.0
     params = DehumParams(mains_hz=nominal)
-    rec = _TrackRecorder(params, sample_rate=sr, num_channels=2)
+    rec = TrackRecorder(params, sample_rate=sr, num_channels=2)
     process_offline(rec, x + h)
     assert abs(rec.track[-1] - mains_hz) < 0.02, f"track {rec.track}"
-    frozen = _FrozenTrack(params, sample_rate=sr, num_channels=2)
+    frozen = FrozenTrack(params, sample_rate=sr, num_channels=2)
     frozen.track = list(rec.track)
     residual = process_offline(frozen, np.stack([h, h]))
     late = slice(x.shape[1] - int(3.0 * sr), x.shape[1] - int(0.5 * sr))
@@ -197,7 +167,7 @@ def test_clean_tonal_music_stays_at_nominal(name: str, mains_hz: float) -> None:
 
     data, sr = sf.read(str(require_corpus() / name), always_2d=True, dtype="float64")
     x = np.ascontiguousarray(data.T)
-    rec = _TrackRecorder(DehumParams(mains_hz=mains_hz), sample_rate=sr, num_channels=x.shape[0])
+    rec = TrackRecorder(DehumParams(mains_hz=mains_hz), sample_rate=sr, num_channels=x.shape[0])
     process_offline(rec, x)
     assert set(rec.track) == {mains_hz}, f"clean music moved the track: {sorted(set(rec.track))}"
 

@@ -19,31 +19,22 @@ from burnish.dsp.restoration import (
 )
 from burnish.errors import ParameterError
 from tests.corpus import excerpt
+from tests.dsp.restoration_probes import (
+    click_scores,
+    inject_clicks,
+    snr_db,
+)
 
 DURATION_S = 6.0
 
 
 
 
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-300)))
-
-
 def test_declick_repairs_injected_clicks_and_leaves_music() -> None:
     x, sr = excerpt("ref01_orchestral_wesnoth_breaking_the_chains.flac")
-    rng = np.random.default_rng(1)
-    pos = np.sort(rng.choice(np.arange(3000, x.shape[1] - 3000, 97), 24, replace=False))
-    d = x.copy()
-    for p in pos:
-        width = int(rng.integers(1, 4))
-        a = rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0])
-        d[:, p : p + width] += np.array([a, -a, a / 2])[:width]
+    d, pos = inject_clicks(x, count=24)
     y = apply_declick(d, DeclickParams(), sample_rate=sr)
-    regions = [np.arange(p - 5, p + 3 + 5) for p in pos]
-    gains = [snr_db(x[:, r], y[:, r]) - snr_db(x[:, r], d[:, r]) for r in regions]
-    repaired = np.mean(np.array(gains) > 6.0)
-    idx = np.concatenate(regions)
-    improvement = snr_db(x[:, idx], y[:, idx]) - snr_db(x[:, idx], d[:, idx])
+    repaired, improvement = click_scores(x, d, y, pos)
     assert repaired >= 0.95, f"only {repaired:.0%} of clicks repaired (need >= 95 %)"
     assert improvement >= 20.0, f"SNR around clicks improved {improvement:.1f} dB (need >= 20)"
     clean = apply_declick(x, DeclickParams(), sample_rate=sr)

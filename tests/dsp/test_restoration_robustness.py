@@ -16,10 +16,13 @@ from burnish.dsp.restoration import (
     apply_declip,
 )
 from tests.corpus import require_corpus
-
-
-def snr_db(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-300)))
+from tests.dsp.restoration_probes import (
+    FrozenTrack,
+    TrackRecorder,
+    click_scores,
+    inject_clicks,
+    snr_db,
+)
 
 
 def bass_line(sample_rate: int, duration_s: float = 4.0) -> np.ndarray:
@@ -43,19 +46,9 @@ def test_declick_on_loud_bass(sample_rate: int) -> None:
     Levinson stopped at order 0 and the gap was filled with zeros: 75-83 % repaired, +0.4 to
     +3.9 dB around the clicks. After: 100 %, +34 to +42 dB on the sweep's bass material."""
     x = bass_line(sample_rate)
-    rng = np.random.default_rng(1)
-    pos = np.sort(rng.choice(np.arange(3000, x.shape[1] - 3000, 97), 16, replace=False))
-    d = x.copy()
-    for p in pos:
-        width = int(rng.integers(1, 4))
-        a = rng.uniform(0.1, 0.5) * rng.choice([-1.0, 1.0])
-        d[:, p : p + width] += np.array([a, -a, a / 2])[:width]
+    d, pos = inject_clicks(x, count=16)
     y = apply_declick(d, DeclickParams(), sample_rate=sample_rate)
-    regions = [np.arange(p - 5, p + 3 + 5) for p in pos]
-    gains = [snr_db(x[:, r], y[:, r]) - snr_db(x[:, r], d[:, r]) for r in regions]
-    repaired = float(np.mean(np.array(gains) > 6.0))
-    idx = np.concatenate(regions)
-    improvement = snr_db(x[:, idx], y[:, idx]) - snr_db(x[:, idx], d[:, idx])
+    repaired, improvement = click_scores(x, d, y, pos)
     assert repaired >= 0.95, f"only {repaired:.0%} of clicks repaired (need >= 95 %)"
     assert improvement >= 20.0, f"SNR around clicks improved {improvement:.1f} dB (need >= 20)"
     clean = apply_declick(x, DeclickParams(), sample_rate=sample_rate)
@@ -138,36 +131,6 @@ def test_dehum_detects_mains_off_nominal_under_bass(sample_rate: int) -> None:
     assert proc.mains_hz_detected == 0.0, f"clean bass taken for hum: {proc.hum_lines}"
 
 
-class _TrackRecorder(Dehummer):
-    """Records the fundamental the tracker chose at each window."""
-
-    def _reset_state(self) -> None:
-        super()._reset_state()
-        self.track: list[float] = []
-
-    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
-        c, f = super()._estimate(x, centre, first_valid)
-        self.track.append(f)
-        return c, f
-
-
-class _FrozenTrack(Dehummer):
-    """The same estimator along a given frequency track: linear in its input."""
-
-    track: list[float]
-
-    def _reset_state(self) -> None:
-        super()._reset_state()
-        self._i = 0
-
-    def _estimate(self, x: np.ndarray, centre: int, first_valid: int) -> tuple[np.ndarray, float]:
-        from burnish.dsp.restoration import _demod_channels
-
-        f = self.track[self._i]
-        self._i += 1
-        c = _demod_channels(np.ascontiguousarray(x), centre, self._win, self._back,
-                            np.array([f]) / self.sample_rate, self.params.harmonics, first_valid)[0]
-        return c, f
 
 
 @pytest.mark.parametrize("mains_hz", [50.0, 60.0])
@@ -187,9 +150,9 @@ def test_dehum_tracking_keeps_to_the_hum_under_music(mains_hz: float) -> None:
     x = np.ascontiguousarray(data.T[:, 5 * sr : 11 * sr])
     h = hum(x.shape[1], sr, mains_hz)
     params = DehumParams(mains_hz=mains_hz)
-    rec = _TrackRecorder(params, sample_rate=sr, num_channels=2)
+    rec = TrackRecorder(params, sample_rate=sr, num_channels=2)
     process_offline(rec, x + h)
-    frozen = _FrozenTrack(params, sample_rate=sr, num_channels=2)
+    frozen = FrozenTrack(params, sample_rate=sr, num_channels=2)
     frozen.track = list(rec.track)
     residual = process_offline(frozen, np.stack([h, h]))
     inner = slice(int(0.5 * sr), x.shape[1] - int(0.5 * sr))
