@@ -31,6 +31,7 @@ from burnish.dsp.limiter import LimiterParams, TruePeakLimiter
 from burnish.dsp.multiband import MultibandCompressor, MultibandParams
 from burnish.dsp.saturation import SaturationParams, Saturator, effective_oversample
 from tests.dsp import test_invariants as invariants
+from tests.dsp.test_dynamics import _step_time_ms
 from tests.reference_meter import ffmpeg_ebur128_precise
 
 ALL_RATES = (44100, 48000, 88200, 96000, 192000)
@@ -39,15 +40,6 @@ ALL_RATES = (44100, 48000, 88200, 96000, 192000)
 # --------------------------------------------------------------------------------------------
 # compressor time constants (measured as tests/dsp/test_dynamics.py does: DC steps, first
 # sample at or past 63.2 % of the step, counted from the step's first sample)
-
-
-def _step_time_ms(curve: np.ndarray, start: int, sample_rate: int, *, rising: bool) -> float:
-    before = curve[start - 1]
-    after = curve[-1]
-    target = before + (1 - np.exp(-1)) * (after - before)
-    seg = curve[start:]
-    idx = np.argmax(seg >= target) if rising else np.argmax(seg <= target)
-    return 1000.0 * float(idx) / sample_rate
 
 
 @pytest.mark.parametrize("sample_rate", ALL_RATES)
