@@ -101,43 +101,17 @@ DEHUM_REFERENCE_OFFSET_HZ = 4.0
 
 
 @njit(cache=True, nogil=True)
-def _demod(
-    x: Array, centre: int, win: Array, back: int, f0_norm: float, harmonics: int, valid: Array
-) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
-    """Windowed least-squares amplitude ``c_k`` of each harmonic ``k * f0`` around ``centre``.
-
-    ``hum(n) ~ Re(c_k exp(j w_k (n - centre)))``; ``valid`` (one weight per sample of ``x``,
-    0 or 1) leaves out samples before the stream and digital silence (the weights are
-    renormalised). ``f0_norm`` is cycles per sample.
-    """
-    out = np.zeros(harmonics, dtype=np.complex128)
-    n0 = centre - back
-    lo = max(0, -n0)
-    hi = min(win.shape[0], x.shape[0] - n0)
-    wsum = 0.0
-    for i in range(lo, hi):
-        wsum += win[i] * valid[n0 + i]
-    if wsum <= 0.0:
-        return out
-    for k in range(harmonics):
-        w = 2.0 * math.pi * f0_norm * (k + 1)
-        ph = -w * (lo - back)
-        z = complex(math.cos(ph), math.sin(ph))
-        rot = complex(math.cos(-w), math.sin(-w))
-        acc = 0.0 + 0.0j
-        for i in range(lo, hi):
-            acc += win[i] * valid[n0 + i] * x[n0 + i] * z
-            z *= rot
-        out[k] = 2.0 * acc / wsum
-    return out
-
-
-@njit(cache=True, nogil=True)
 def _demod_channels(
     x: Array, centre: int, win: Array, back: int, f_norm: Array, harmonics: int, valid: Array
 ) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
-    """:func:`_demod` for every channel of ``x`` (c, n) and every fundamental in ``f_norm``,
-    one rotation shared by the channels: (candidates, channels, harmonics)."""
+    """Windowed least-squares amplitude ``c_k`` of each harmonic ``k * f0`` around ``centre``,
+    for every channel of ``x`` (c, n) and every fundamental ``f0`` in ``f_norm`` (cycles per
+    sample), one rotation shared by the channels: (candidates, channels, harmonics).
+
+    ``hum(n) ~ Re(c_k exp(j w_k (n - centre)))``; ``valid`` (one weight per sample of ``x``,
+    0 or 1) leaves out samples before the stream and digital silence (the weights are
+    renormalised).
+    """
     c_n = x.shape[0]
     out = np.zeros((f_norm.shape[0], c_n, harmonics), dtype=np.complex128)
     n0 = centre - back
@@ -168,15 +142,13 @@ def _demod_channels(
     return out
 
 
-@njit(cache=True, nogil=True)
 def _demod_list(
     x: Array, centre: int, win: Array, back: int, f_norm: Array, valid: Array
-) -> npt.NDArray[np.complex128]:  # pragma: no cover - compiled
-    """:func:`_demod` at arbitrary frequencies ``f_norm`` (cycles per sample)."""
-    out = np.zeros(f_norm.shape[0], dtype=np.complex128)
-    for k in range(f_norm.shape[0]):
-        out[k] = _demod(x, centre, win, back, f_norm[k], 1, valid)[0]
-    return out
+) -> npt.NDArray[np.complex128]:
+    """The amplitude of the mono signal ``x`` at each frequency of ``f_norm`` (cycles per
+    sample), as :func:`_demod_channels` fits the fundamental."""
+    mono = np.ascontiguousarray(x.reshape(1, -1))
+    return np.asarray(_demod_channels(mono, centre, win, back, f_norm, 1, valid)[:, 0, 0])
 
 
 @njit(cache=True, nogil=True)
