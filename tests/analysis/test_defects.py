@@ -196,20 +196,6 @@ def test_intersample_peak_issues() -> None:
         intersample_peak_issues([0.1, 0.2], [0.0], duration_s=1.0)
 
 
-def test_runs_faster_than_200x_real_time() -> None:
-    """A 60 s stereo signal (the 4-minute figure is in docs/defects.md); loose bound for CI."""
-    import time
-
-    x = white_noise(sample_rate=SR, duration_s=60.0, level_dbfs=-20.0, seed=8)
-    det = DefectDetector(sample_rate=SR, num_channels=2)
-    start = time.perf_counter()
-    for i in range(0, x.shape[1], 65536):
-        det.update(x[:, i : i + 65536])
-    det.result()
-    elapsed = time.perf_counter() - start
-    assert 60.0 / elapsed > 50.0  # shared CI machines: 200x is measured, 50x is enforced
-
-
 # ---------------------------------------------------------------------------------- corpus
 
 
