@@ -214,6 +214,11 @@ def tonal_correction(
 
 
 SIDE_UNDER_MID_DB = 6.0  # reference matching keeps the low end's side this far under its mid
+#: ...and every band's side at least this far under its mid, unless the mix was wider already
+#: (then the side follows the mid, the width stays): uncorrelated mid and side 1 dB apart give
+#: a correlation of +0.11, so matching never pushes a band towards anti-phase, whatever the
+#: reference's own width.
+SIDE_UNDER_MID_ANY_DB = 1.0
 
 
 def reference_boost_cap_db(centers_hz: Array) -> Array:
@@ -259,6 +264,11 @@ def reference_correction(
     room = (mix_mid + mid_gains) - mix_side - SIDE_UNDER_MID_DB
     side_cap = np.where(centers < 150.0, np.clip(room, cap, 18.0), cap)
     side_gains = np.clip(-side_dev, -max_cut_db, side_cap)
+    # a reference wider than its own mid (or one whose side is louder than the mix's mid could
+    # carry) must not turn the mix's bands towards anti-phase: the side rises at most to
+    # SIDE_UNDER_MID_ANY_DB under the corrected mid, or as much as the mid where it was wider
+    guard = (mix_mid + mid_gains) - mix_side - SIDE_UNDER_MID_ANY_DB
+    side_gains = np.minimum(side_gains, np.maximum(guard, mid_gains))
     # where the side is too faint to compare, it follows the mid (the width stays as it was)
     side_gains = np.where(valid & ~side_valid, mid_gains, side_gains)
     return mid_gains, side_gains, mid_dev, side_dev

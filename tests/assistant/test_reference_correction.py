@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from burnish.assistant.decide import SIDE_UNDER_MID_DB, reference_correction
+from burnish.assistant.decide import SIDE_UNDER_MID_ANY_DB, SIDE_UNDER_MID_DB, reference_correction
 from burnish.assistant.profile import MixProfile
 
 CENTERS = 1000.0 * 2.0 ** (np.arange(-16, 14) / 3.0)  # 1/3-octave centres, 25 Hz - 20 kHz
@@ -60,3 +60,28 @@ def test_side_too_faint_to_compare_follows_the_mid() -> None:
     air = (CENTERS > 5000.0) & (CENTERS < 20000.0)  # bands up to 20 kHz are matched
     np.testing.assert_allclose(side_gains[air], mid_gains[air], atol=1e-9)
     np.testing.assert_allclose(mid_gains[air], 12.0, atol=1e-9)
+
+
+def test_a_reference_wider_than_its_mid_cannot_push_the_mix_towards_anti_phase() -> None:
+    """A reference whose side is 6 dB over its mid from 150 Hz up (correlation about -0.6)
+    asks for +16 dB of side on a mix whose side is 10 dB under its mid; the side rises only to
+    1 dB under the mid (uncorrelated mid and side: correlation +0.11, never below 0)."""
+    mid = np.full(CENTERS.size, -30.0)
+    mix_side = np.full(CENTERS.size, -40.0)
+    ref_side = np.where(CENTERS >= 150.0, -24.0, -40.0)
+    mid_gains, side_gains, _, _ = reference_correction(profile(mid, mix_side), profile(mid, ref_side))
+    high = (CENTERS >= 150.0) & (CENTERS < 20000.0)
+    out_mid, out_side = mid + mid_gains, mix_side + side_gains
+    np.testing.assert_allclose(out_side[high], out_mid[high] - SIDE_UNDER_MID_ANY_DB, atol=1e-9)
+    m2, s2 = 10 ** (out_mid[high] / 10), 10 ** (out_side[high] / 10)
+    assert np.all((m2 - s2) / (m2 + s2) > 0.1)  # correlation of uncorrelated mid and side
+
+
+def test_a_mix_wider_than_the_guard_keeps_its_width_under_a_wide_reference() -> None:
+    """Side already 0.5 dB under the mid: the guard neither narrows it nor lets it grow."""
+    mid = np.full(CENTERS.size, -30.0)
+    mix_side = np.full(CENTERS.size, -30.5)
+    ref_side = np.full(CENTERS.size, -20.0)
+    mid_gains, side_gains, _, _ = reference_correction(profile(mid, mix_side), profile(mid, ref_side))
+    matched = (CENTERS >= 20.0) & (CENTERS < 20000.0)
+    np.testing.assert_allclose(side_gains[matched], mid_gains[matched], atol=1e-9)
