@@ -84,6 +84,180 @@ DECLICK_JUMP_FLOOR = 0.25
 DECLICK_BOTH_FACTOR = 2.0
 
 
+#: Stereo common clicks are finally estimated with a two-channel (vector) AR model of this order,
+#: fitted by least squares (the covariance method) on the run's context, whose prediction errors
+#: are weighted by their inverse covariance: music's channels share much of what a single-channel
+#: model cannot predict.
+DECLICK_VAR_ORDER = 24
+#: Ridge on the vector AR's normal equations, relative to their mean diagonal.
+DECLICK_VAR_RIDGE = 1e-6
+
+
+@njit(cache=True, nogil=True)
+def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Array, Array, bool]:  # pragma: no cover
+    """Stereo AR(``p``) by least squares on ``y[:, lo:gs]`` and ``y[:, ge:hi]`` (the run
+    excluded): ``x[n] = sum_k B_k x[n - k] + e[n]``. Returns the polynomial ``phi`` (``phi[0] =
+    I``, ``phi[k] = -B_k``; shape (p + 1, 2, 2)), the inverse covariance of ``e`` and whether
+    the fit succeeded."""
+    q = 2 * p
+    mat = np.zeros((q, q))
+    rhs = np.zeros((q, 2))
+    row = np.zeros(q)
+    rows = 0
+    for side in range(2):
+        s0 = lo + p if side == 0 else ge + p
+        s1 = gs if side == 0 else hi
+        for n in range(s0, s1):
+            for k in range(p):
+                row[k] = y[0, n - 1 - k]
+                row[p + k] = y[1, n - 1 - k]
+            for i in range(q):
+                ri = row[i]
+                if ri == 0.0:
+                    continue
+                for j in range(i, q):
+                    mat[i, j] += ri * row[j]
+                rhs[i, 0] += ri * y[0, n]
+                rhs[i, 1] += ri * y[1, n]
+            rows += 1
+    phi = np.zeros((p + 1, 2, 2))
+    winv = np.zeros((2, 2))
+    if rows < 2 * q:
+        return phi, winv, False
+    tr = 0.0
+    for i in range(q):
+        for j in range(i):
+            mat[i, j] = mat[j, i]
+        tr += mat[i, i]
+    if tr <= 0.0:
+        return phi, winv, False
+    for i in range(q):
+        mat[i, i] += DECLICK_VAR_RIDGE * tr / q
+    coef = np.linalg.solve(mat, rhs)  # (q, 2): column c predicts channel c
+    phi[0, 0, 0] = 1.0
+    phi[0, 1, 1] = 1.0
+    for k in range(p):
+        for c in range(2):
+            phi[k + 1, c, 0] = -coef[k, c]
+            phi[k + 1, c, 1] = -coef[p + k, c]
+    # innovation covariance from the fit's residuals
+    cov = np.zeros((2, 2))
+    for side in range(2):
+        s0 = lo + p if side == 0 else ge + p
+        s1 = gs if side == 0 else hi
+        for n in range(s0, s1):
+            e0 = y[0, n]
+            e1 = y[1, n]
+            for k in range(1, p + 1):
+                e0 += phi[k, 0, 0] * y[0, n - k] + phi[k, 0, 1] * y[1, n - k]
+                e1 += phi[k, 1, 0] * y[0, n - k] + phi[k, 1, 1] * y[1, n - k]
+            cov[0, 0] += e0 * e0
+            cov[0, 1] += e0 * e1
+            cov[1, 1] += e1 * e1
+    cov /= rows
+    cov[1, 0] = cov[0, 1]
+    det = cov[0, 0] * cov[1, 1] - cov[0, 1] * cov[0, 1]
+    floor = 1e-6 * (cov[0, 0] + cov[1, 1]) ** 2
+    if det < floor:
+        det = floor
+    if cov[0, 0] <= 0.0 or cov[1, 1] <= 0.0:
+        return phi, winv, False
+    winv[0, 0] = cov[1, 1] / det
+    winv[1, 1] = cov[0, 0] / det
+    winv[0, 1] = -cov[0, 1] / det
+    winv[1, 0] = -cov[0, 1] / det
+    return phi, winv, True
+
+
+@njit(cache=True, nogil=True)
+def _var_common(
+    y: Array, phi: Array, winv: Array, a_lo: int, a_hi: int
+) -> tuple[Array, Array]:  # pragma: no cover - compiled
+    """The click common to both channels of ``y[:, a_lo:a_hi]`` under the stereo AR model:
+    minimises ``sum_n e[n]^T W e[n]`` over the prediction errors ``e`` of ``y - c`` (``c`` on
+    both channels). Returns ``c`` and its posterior variances (the diagonal of ``H^-1``)."""
+    p = phi.shape[0] - 1
+    nu = a_hi - a_lo
+    # v[k] = phi[k] @ (1, 1): how the common click at lag k enters the error
+    v = np.zeros((p + 1, 2))
+    for k in range(p + 1):
+        for c in range(2):
+            v[k, c] = phi[k, c, 0] + phi[k, c, 1]
+    wv = np.zeros((p + 1, 2))
+    for k in range(p + 1):
+        for c in range(2):
+            wv[k, c] = winv[c, 0] * v[k, 0] + winv[c, 1] * v[k, 1]
+    mat = np.zeros((nu, nu))
+    for i in range(nu):
+        for j in range(i, nu):
+            # sum over n of v[n - a_lo - i]^T W v[n - a_lo - j]
+            s = 0.0
+            for k in range(j - i, p + 1):
+                s += wv[k, 0] * v[k - (j - i), 0] + wv[k, 1] * v[k - (j - i), 1]
+            mat[i, j] = s
+            mat[j, i] = s
+    tr = 0.0
+    for i in range(nu):
+        tr += mat[i, i]
+    for i in range(nu):
+        mat[i, i] += 1e-9 * tr / nu
+    b = np.zeros(nu)
+    for n in range(a_lo, a_hi + p):
+        r0 = 0.0
+        r1 = 0.0
+        for k in range(p + 1):
+            r0 += phi[k, 0, 0] * y[0, n - k] + phi[k, 0, 1] * y[1, n - k]
+            r1 += phi[k, 1, 0] * y[0, n - k] + phi[k, 1, 1] * y[1, n - k]
+        for i in range(nu):
+            k = n - a_lo - i
+            if 0 <= k <= p:
+                b[i] += wv[k, 0] * r0 + wv[k, 1] * r1
+    inv = np.asarray(np.linalg.inv(mat), dtype=np.float64)
+    click = np.asarray(inv @ b, dtype=np.float64)
+    var = np.zeros(nu)
+    for i in range(nu):
+        var[i] = inv[i, i]
+    return click, var
+
+
+@njit(cache=True, nogil=True)
+def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  # pragma: no cover
+    """Subtract the common click of the candidate run ``y[:, gs:ge]`` estimated with the stereo
+    model, over the extent the model finds damaged: the run shrinks from its edges while the
+    edge sample's estimate lies within ``DECLICK_EDGE_SIGMAS`` posterior sigmas, then grows back
+    by a sample that stands out once the run is shorter."""
+    a_lo = gs
+    a_hi = ge
+    while a_hi > a_lo:
+        c, var = _var_common(y, phi, winv, a_lo, a_hi)
+        nu = a_hi - a_lo
+        z_first = abs(c[0]) / np.sqrt(var[0])
+        z_last = abs(c[nu - 1]) / np.sqrt(var[nu - 1])
+        if z_first < DECLICK_EDGE_SIGMAS and z_first <= z_last:
+            a_lo += 1
+        elif z_last < DECLICK_EDGE_SIGMAS:
+            a_hi -= 1
+        else:
+            break
+    if a_hi == a_lo:
+        return
+    while a_lo > gs:
+        c, var = _var_common(y, phi, winv, a_lo - 1, a_hi)
+        if abs(c[0]) / np.sqrt(var[0]) < DECLICK_EDGE_SIGMAS:
+            break
+        a_lo -= 1
+    while a_hi < ge:
+        c, var = _var_common(y, phi, winv, a_lo, a_hi + 1)
+        nu = a_hi + 1 - a_lo
+        if abs(c[nu - 1]) / np.sqrt(var[nu - 1]) < DECLICK_EDGE_SIGMAS:
+            break
+        a_hi += 1
+    c, var = _var_common(y, phi, winv, a_lo, a_hi)
+    for ch in range(2):
+        for k in range(a_hi - a_lo):
+            y[ch, a_lo + k] -= c[k]
+
+
 @njit(cache=True, nogil=True)
 def _residual_level(y: Array, a: Array, i0: int, i1: int) -> float:  # pragma: no cover
     """Median absolute forward prediction error of ``y[i0:i1]`` (needs ``len(a) - 1`` before)."""
@@ -279,6 +453,12 @@ def _repair_run(
         if misfit < DECLICK_COMMON_CHI2 * (nu + 1):
             if common @ (ms @ common) < thr * thr * nu:
                 return 0
+            pv = DECLICK_VAR_ORDER
+            if gs - lo >= pv and hi - ge >= pv:
+                phi, winv, ok = _var_fit(y, lo, gs, ge, hi, pv)
+                if ok:
+                    _var_repair(y, phi, winv, gs, ge)
+                    return 1
             for c in range(2):
                 for k in range(nu):
                     y[c, a_lo + k] -= common[k]
