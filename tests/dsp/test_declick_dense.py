@@ -52,3 +52,31 @@ def test_clicks_in_dense_and_limited_music(name: str, kind: str) -> None:
     assert improvement >= 20.0, f"SNR around clicks improved {improvement:.1f} dB (need >= 20)"
     clean = apply_declick(x, DeclickParams(), sample_rate=sr)
     assert change_db(x, clean) < -60.0, f"clean music changed by {change_db(x, clean):.1f} dB"
+
+
+def inject_wide(x: np.ndarray, width: int, *, seed: int = 1, count: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks of ``width`` samples alternating in sign under a Hann window, ``|a|`` 0.05-0.5, on
+    every channel, on a grid of ``width + 20`` samples (3000 from the ends)."""
+    rng = np.random.default_rng(seed)
+    pos = np.sort(rng.choice(np.arange(3000, x.shape[1] - 3000, width + 20), count, replace=False))
+    d = x.copy()
+    shape = np.where(np.arange(width) % 2 == 0, 1.0, -1.0) * np.hanning(width + 2)[1:-1]
+    for p in pos:
+        d[:, p : p + width] += rng.uniform(0.05, 0.5) * rng.choice([-1.0, 1.0]) * shape
+    return d, pos
+
+
+@pytest.mark.parametrize("name", ["mix02_rock_chugga_chugga_cha_ching.flac",
+                                  "ref03_world_hyperrogue_desert.flac"])
+def test_four_sample_clicks_in_mono(name: str) -> None:
+    """Mono has no second channel to help: the click is finally estimated with a least-squares
+    (covariance method) AR(32) model of the run's context instead of the lag-windowed
+    autocorrelation one. Before: mix02 92 %, +16.4 dB; ref03 92 %, +21.1 dB. Now: mix02 96 %,
+    +23.3 dB; ref03 96 %, +21.9 dB."""
+    x, sr = excerpt(name)
+    x = np.mean(x, axis=0, keepdims=True)
+    d, pos = inject_wide(x, 4)
+    y = apply_declick(d, DeclickParams(), sample_rate=sr)
+    repaired, improvement = click_scores(x, d, y, pos)
+    assert repaired >= 0.95, f"only {repaired:.0%} of clicks repaired (need >= 95 %)"
+    assert improvement >= 20.0, f"SNR around clicks improved {improvement:.1f} dB (need >= 20)"

@@ -44,6 +44,8 @@ class DeclickParams:
 #: Candidates: a sample is a candidate click sample when both residuals exceed this many robust
 #: sigmas on both channels of a stereo pair (the other channel may peak one sample off)...
 DECLICK_THRESHOLD_BOTH = 2.5
+#: ...or when the two channels' scores add up to this many times twice the threshold above...
+DECLICK_SUM_FACTOR = 100.0
 #: ...or this many on one channel of a stereo pair alone...
 DECLICK_THRESHOLD = 6.0
 #: ...or this many in mono. Candidates are only proposals: each run is confirmed (or not) by the
@@ -89,39 +91,45 @@ DECLICK_BOTH_FACTOR = 2.0
 #: are weighted by their inverse covariance: music's channels share much of what a single-channel
 #: model cannot predict.
 DECLICK_VAR_ORDER = 24
+#: Mono: the click is finally estimated with a least-squares AR model of this order.
+DECLICK_MONO_ORDER = 32
+#: The stereo model decides the click's extent within the run the single-channel models found,
+#: grown by this many samples each side (within the candidate run).
+DECLICK_VAR_PAD = 1
 #: Ridge on the vector AR's normal equations, relative to their mean diagonal.
 DECLICK_VAR_RIDGE = 1e-6
 
 
 @njit(cache=True, nogil=True)
 def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Array, Array, bool]:  # pragma: no cover
-    """Stereo AR(``p``) by least squares on ``y[:, lo:gs]`` and ``y[:, ge:hi]`` (the run
-    excluded): ``x[n] = sum_k B_k x[n - k] + e[n]``. Returns the polynomial ``phi`` (``phi[0] =
-    I``, ``phi[k] = -B_k``; shape (p + 1, 2, 2)), the inverse covariance of ``e`` and whether
-    the fit succeeded."""
-    q = 2 * p
+    """AR(``p``) of all channels of ``y`` together (a vector AR in stereo), by least squares on
+    ``y[:, lo:gs]`` and ``y[:, ge:hi]`` (the run excluded): ``x[n] = sum_k B_k x[n - k] + e[n]``.
+    Returns the polynomial ``phi`` (``phi[0] = I``, ``phi[k] = -B_k``; shape (p + 1, C, C)), the
+    inverse covariance of ``e`` and whether the fit succeeded."""
+    c_n = y.shape[0]
+    q = c_n * p
     mat = np.zeros((q, q))
-    rhs = np.zeros((q, 2))
+    rhs = np.zeros((q, c_n))
     row = np.zeros(q)
     rows = 0
     for side in range(2):
         s0 = lo + p if side == 0 else ge + p
         s1 = gs if side == 0 else hi
         for n in range(s0, s1):
-            for k in range(p):
-                row[k] = y[0, n - 1 - k]
-                row[p + k] = y[1, n - 1 - k]
+            for c in range(c_n):
+                for k in range(p):
+                    row[c * p + k] = y[c, n - 1 - k]
             for i in range(q):
                 ri = row[i]
                 if ri == 0.0:
                     continue
                 for j in range(i, q):
                     mat[i, j] += ri * row[j]
-                rhs[i, 0] += ri * y[0, n]
-                rhs[i, 1] += ri * y[1, n]
+                for c in range(c_n):
+                    rhs[i, c] += ri * y[c, n]
             rows += 1
-    phi = np.zeros((p + 1, 2, 2))
-    winv = np.zeros((2, 2))
+    phi = np.zeros((p + 1, c_n, c_n))
+    winv = np.zeros((c_n, c_n))
     if rows < 2 * q:
         return phi, winv, False
     tr = 0.0
@@ -133,39 +141,39 @@ def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Arra
         return phi, winv, False
     for i in range(q):
         mat[i, i] += DECLICK_VAR_RIDGE * tr / q
-    coef = np.linalg.solve(mat, rhs)  # (q, 2): column c predicts channel c
-    phi[0, 0, 0] = 1.0
-    phi[0, 1, 1] = 1.0
+    coef = np.linalg.solve(mat, rhs)  # (q, C): column c predicts channel c
+    for c in range(c_n):
+        phi[0, c, c] = 1.0
     for k in range(p):
-        for c in range(2):
-            phi[k + 1, c, 0] = -coef[k, c]
-            phi[k + 1, c, 1] = -coef[p + k, c]
+        for c in range(c_n):
+            for j in range(c_n):
+                phi[k + 1, c, j] = -coef[j * p + k, c]
     # innovation covariance from the fit's residuals
-    cov = np.zeros((2, 2))
+    cov = np.zeros((c_n, c_n))
+    e = np.zeros(c_n)
     for side in range(2):
         s0 = lo + p if side == 0 else ge + p
         s1 = gs if side == 0 else hi
         for n in range(s0, s1):
-            e0 = y[0, n]
-            e1 = y[1, n]
-            for k in range(1, p + 1):
-                e0 += phi[k, 0, 0] * y[0, n - k] + phi[k, 0, 1] * y[1, n - k]
-                e1 += phi[k, 1, 0] * y[0, n - k] + phi[k, 1, 1] * y[1, n - k]
-            cov[0, 0] += e0 * e0
-            cov[0, 1] += e0 * e1
-            cov[1, 1] += e1 * e1
-    cov /= rows
-    cov[1, 0] = cov[0, 1]
-    det = cov[0, 0] * cov[1, 1] - cov[0, 1] * cov[0, 1]
-    floor = 1e-6 * (cov[0, 0] + cov[1, 1]) ** 2
-    if det < floor:
-        det = floor
-    if cov[0, 0] <= 0.0 or cov[1, 1] <= 0.0:
+            for c in range(c_n):
+                acc = 0.0
+                for k in range(p + 1):
+                    for j in range(c_n):
+                        acc += phi[k, c, j] * y[j, n - k]
+                e[c] = acc
+            for c in range(c_n):
+                for j in range(c_n):
+                    cov[c, j] += e[c] * e[j]
+    tr = 0.0
+    for c in range(c_n):
+        tr += cov[c, c]
+    if tr <= 0.0:
         return phi, winv, False
-    winv[0, 0] = cov[1, 1] / det
-    winv[1, 1] = cov[0, 0] / det
-    winv[0, 1] = -cov[0, 1] / det
-    winv[1, 0] = -cov[0, 1] / det
+    for c in range(c_n):
+        for j in range(c_n):
+            cov[c, j] /= rows
+        cov[c, c] += 1e-6 * tr / rows  # keeps nearly identical channels invertible
+    winv = np.asarray(np.linalg.inv(cov), dtype=np.float64)
     return phi, winv, True
 
 
@@ -173,27 +181,31 @@ def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Arra
 def _var_common(
     y: Array, phi: Array, winv: Array, a_lo: int, a_hi: int
 ) -> tuple[Array, Array]:  # pragma: no cover - compiled
-    """The click common to both channels of ``y[:, a_lo:a_hi]`` under the stereo AR model:
+    """The click common to all channels of ``y[:, a_lo:a_hi]`` under the (vector) AR model:
     minimises ``sum_n e[n]^T W e[n]`` over the prediction errors ``e`` of ``y - c`` (``c`` on
-    both channels). Returns ``c`` and its posterior variances (the diagonal of ``H^-1``)."""
+    every channel). Returns ``c`` and its posterior variances (the diagonal of ``H^-1``)."""
     p = phi.shape[0] - 1
+    c_n = phi.shape[1]
     nu = a_hi - a_lo
-    # v[k] = phi[k] @ (1, 1): how the common click at lag k enters the error
-    v = np.zeros((p + 1, 2))
+    # v[k] = phi[k] @ (1, ..., 1): how the common click at lag k enters the error; wv = W v
+    v = np.zeros((p + 1, c_n))
     for k in range(p + 1):
-        for c in range(2):
-            v[k, c] = phi[k, c, 0] + phi[k, c, 1]
-    wv = np.zeros((p + 1, 2))
+        for c in range(c_n):
+            for j in range(c_n):
+                v[k, c] += phi[k, c, j]
+    wv = np.zeros((p + 1, c_n))
     for k in range(p + 1):
-        for c in range(2):
-            wv[k, c] = winv[c, 0] * v[k, 0] + winv[c, 1] * v[k, 1]
+        for c in range(c_n):
+            for j in range(c_n):
+                wv[k, c] += winv[c, j] * v[k, j]
     mat = np.zeros((nu, nu))
     for i in range(nu):
         for j in range(i, nu):
             # sum over n of v[n - a_lo - i]^T W v[n - a_lo - j]
             s = 0.0
             for k in range(j - i, p + 1):
-                s += wv[k, 0] * v[k - (j - i), 0] + wv[k, 1] * v[k - (j - i), 1]
+                for c in range(c_n):
+                    s += wv[k, c] * v[k - (j - i), c]
             mat[i, j] = s
             mat[j, i] = s
     tr = 0.0
@@ -202,16 +214,19 @@ def _var_common(
     for i in range(nu):
         mat[i, i] += 1e-9 * tr / nu
     b = np.zeros(nu)
+    r = np.zeros(c_n)
     for n in range(a_lo, a_hi + p):
-        r0 = 0.0
-        r1 = 0.0
-        for k in range(p + 1):
-            r0 += phi[k, 0, 0] * y[0, n - k] + phi[k, 0, 1] * y[1, n - k]
-            r1 += phi[k, 1, 0] * y[0, n - k] + phi[k, 1, 1] * y[1, n - k]
+        for c in range(c_n):
+            acc = 0.0
+            for k in range(p + 1):
+                for j in range(c_n):
+                    acc += phi[k, c, j] * y[j, n - k]
+            r[c] = acc
         for i in range(nu):
             k = n - a_lo - i
             if 0 <= k <= p:
-                b[i] += wv[k, 0] * r0 + wv[k, 1] * r1
+                for c in range(c_n):
+                    b[i] += wv[k, c] * r[c]
     inv = np.asarray(np.linalg.inv(mat), dtype=np.float64)
     click = np.asarray(inv @ b, dtype=np.float64)
     var = np.zeros(nu)
@@ -253,7 +268,7 @@ def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  #
             break
         a_hi += 1
     c, var = _var_common(y, phi, winv, a_lo, a_hi)
-    for ch in range(2):
+    for ch in range(y.shape[0]):
         for k in range(a_hi - a_lo):
             y[ch, a_lo + k] -= c[k]
 
@@ -457,7 +472,8 @@ def _repair_run(
             if gs - lo >= pv and hi - ge >= pv:
                 phi, winv, ok = _var_fit(y, lo, gs, ge, hi, pv)
                 if ok:
-                    _var_repair(y, phi, winv, gs, ge)
+                    _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
+                                min(ge, a_hi + DECLICK_VAR_PAD))
                     return 1
             for c in range(2):
                 for k in range(nu):
@@ -474,6 +490,14 @@ def _repair_run(
             significant += 1
     if c_n > 1 and significant == c_n:
         thr *= DECLICK_BOTH_FACTOR
+    if c_n == 1 and chi[0] >= thr * thr:
+        pm = DECLICK_MONO_ORDER
+        if gs - lo >= pm and hi - ge >= pm:
+            phi, winv, ok = _var_fit(y, lo, gs, ge, hi, pm)
+            if ok:
+                _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
+                            min(ge, a_hi + DECLICK_VAR_PAD))
+                return 1
     done = 0
     for c in range(c_n):
         if chi[c] < thr * thr:
@@ -561,7 +585,8 @@ def _declick_hop(
             if i + 1 < n:
                 b = max(b, score[1, i + 1])
             hit_both = score[0, i] > threshold_both and b > threshold_both
-            flags[i] = hit_both or max(score[0, i], score[1, i]) > threshold
+            hit_sum = score[0, i] + b > 2.0 * threshold_both * DECLICK_SUM_FACTOR
+            flags[i] = hit_both or hit_sum or max(score[0, i], score[1, i]) > threshold
         else:
             flags[i] = score[0, i] > threshold_mono
     # candidate runs, repaired strongest first: a weak candidate beside a strong click (the
