@@ -76,13 +76,15 @@ def test_declip_streaming_equals_offline_on_clipped_music() -> None:
         assert np.array_equal(np.concatenate(parts, axis=1), whole), f"block {block} differs"
 
 
-#: SNR gain measured on the 6 s excerpts (24 / 30 dB in); asserted 0.1 dB below.
+#: SNR gain measured on the 6 s excerpts (24 / 30 dB in); asserted 0.1 dB below. Before the
+#: share rule (denoise.DENOISE_KEEP_SHARE): mix01 1.14 / 1.03, ref01 0.93 / 0.84, album_01
+#: 1.10 / 0.90, album_02 0.93 / 0.86, dull01 0.48 / 0.36.
 DENOISE_MEASURED_DB = {
-    "mix01_blues_city_blues.flac": (1.14, 1.03),
-    "ref01_orchestral_wesnoth_breaking_the_chains.flac": (0.93, 0.84),
-    "album_01_quiet_wesnoth_underground.flac": (1.10, 0.90),
-    "album_02_medium_wesnoth_main_menu.flac": (0.93, 0.86),
-    "dull01_metal_muldjord_chaos_god.flac": (0.48, 0.36),
+    "mix01_blues_city_blues.flac": (1.56, 1.43),
+    "ref01_orchestral_wesnoth_breaking_the_chains.flac": (1.43, 1.91),
+    "album_01_quiet_wesnoth_underground.flac": (1.45, 1.65),
+    "album_02_medium_wesnoth_main_menu.flac": (1.54, 1.64),
+    "dull01_metal_muldjord_chaos_god.flac": (1.01, 0.63),
 }
 
 
@@ -102,7 +104,8 @@ def test_denoise_hiss(name: str, snr_in_db: float) -> None:
     hf = np.fft.rfftfreq(x.shape[1], 1 / sr) > 8000
     hf_db = 10 * np.log10(np.sum(np.abs(spec_m[:, hf]) ** 2) / np.sum(np.abs(spec_x[:, hf]) ** 2))
     # Do no harm: the music above 8 kHz (the clean signal through the same gains) within 1 dB
-    # on every corpus music file (worst measured: album_01 -0.85 / -0.77 on this excerpt).
+    # on every corpus music file (worst measured: album_02 -0.59 / -0.54 and album_01 -0.55 /
+    # -0.53 on these excerpts; before the share rule album_01 -0.85 / -0.77).
     assert hf_db > -1.0, f"music above 8 kHz lost {-hf_db:.2f} dB (need <= 1)"
     # Target: SNR +8 dB. Not met, and not reachable by any per-bin gain on this music: the oracle
     # gains (true clean and noise STFTs, frames 1024-16384) give at most +6.0 / +4.7 dB on mix01,
