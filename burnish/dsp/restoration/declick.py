@@ -110,24 +110,39 @@ def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Arra
     q = c_n * p
     mat = np.zeros((q, q))
     rhs = np.zeros((q, c_n))
-    row = np.zeros(q)
     rows = 0
+    # the normal equations of the lagged data, sum_n y_c[n-1-k] y_j[n-1-l] over each side's
+    # rows n in [s0, s1): the first lag row and column by dot products, the rest along the
+    # diagonals, (k+1, l+1) = (k, l) + y_c[s0-2-k] y_j[s0-2-l] - y_c[s1-2-k] y_j[s1-2-l]
+    seg = np.zeros((p, p))
     for side in range(2):
         s0 = lo + p if side == 0 else ge + p
         s1 = gs if side == 0 else hi
-        for n in range(s0, s1):
-            for c in range(c_n):
+        if s1 <= s0:
+            continue
+        rows += s1 - s0
+        for c in range(c_n):
+            for j in range(c_n):
+                for m in range(p):
+                    a0 = 0.0
+                    a1 = 0.0
+                    for n in range(s0, s1):
+                        a0 += y[c, n - 1] * y[j, n - 1 - m]
+                        a1 += y[c, n - 1 - m] * y[j, n - 1]
+                    seg[0, m] = a0
+                    seg[m, 0] = a1
+                for k in range(p - 1):
+                    for m in range(p - 1):
+                        seg[k + 1, m + 1] = (seg[k, m] + y[c, s0 - 2 - k] * y[j, s0 - 2 - m]
+                                             - y[c, s1 - 2 - k] * y[j, s1 - 2 - m])
                 for k in range(p):
-                    row[c * p + k] = y[c, n - 1 - k]
-            for i in range(q):
-                ri = row[i]
-                if ri == 0.0:
-                    continue
-                for j in range(i, q):
-                    mat[i, j] += ri * row[j]
-                for c in range(c_n):
-                    rhs[i, c] += ri * y[c, n]
-            rows += 1
+                    for m in range(p):
+                        mat[c * p + k, j * p + m] += seg[k, m]
+                for k in range(p):
+                    acc = 0.0
+                    for n in range(s0, s1):
+                        acc += y[c, n - 1 - k] * y[j, n]
+                    rhs[c * p + k, j] += acc
     phi = np.zeros((p + 1, c_n, c_n))
     winv = np.zeros((c_n, c_n))
     if rows < 2 * q:
@@ -135,7 +150,8 @@ def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Arra
     tr = 0.0
     for i in range(q):
         for j in range(i):
-            mat[i, j] = mat[j, i]
+            mat[i, j] = 0.5 * (mat[i, j] + mat[j, i])
+            mat[j, i] = mat[i, j]
         tr += mat[i, i]
     if tr <= 0.0:
         return phi, winv, False
