@@ -70,8 +70,10 @@ DECLIP_EPSILON = 0.1
 DECLIP_DENSE_FRACTION = 0.05
 DECLIP_DENSE_SHARE = 1.25
 #: A hop whose share of clipped samples (both channels) reaches this is restored with frames
-#: of twice the length.
+#: of twice the length, unless its spectrum is denser than ``DECLIP_DENSE_CLIP_SPARSITY``
+#: (distorted guitars, dense loud mixes), which keeps the base frame.
 DECLIP_LONG_FRACTION = 0.1
+DECLIP_DENSE_CLIP_SPARSITY = 0.35
 #: Spectral sparsity (l1 / l2 of the hop's DFT frames up to ``DECLIP_PROBE_MAX_HZ``) below
 #: which a hop gets long frames and above which it gets short ones.
 DECLIP_LONG_SPARSITY = 0.175
@@ -204,28 +206,34 @@ def _kth_largest_nonneg(
 @njit(cache=True, nogil=True)
 def _aspade_threshold(
     v: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
-    k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64],
+    k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64], group: int,
 ) -> None:  # pragma: no cover - compiled
     """Hard thresholding of ``v = A x + u`` for the rows ``rows``, keeping the ``k`` largest
     coefficients: ``z[r] = H_k(v[r])`` and ``w[i] = z[r] - u[r]`` (the input of the
-    synthesis)."""
+    synthesis). Consecutive runs of ``group`` rows (the channels of one frame) share their
+    support: the ``k`` bins of largest summed power ``sum_r |v[r, b]|^2``."""
     bins = v.shape[1]
     mag = np.empty(bins, dtype=np.float32)
     cand = np.empty(bins, dtype=np.float32)
     hist = np.zeros(_RADIX_BUCKETS, dtype=np.int32)
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        for b in range(bins):
-            c = v[r, b]
-            mag[b] = c.real * c.real + c.imag * c.imag
+    for g in range(rows.shape[0] // group):
+        mag[:] = 0.0
+        for q in range(group):
+            r = rows[g * group + q]
+            for b in range(bins):
+                c = v[r, b]
+                mag[b] += c.real * c.real + c.imag * c.imag
         kth = _kth_largest_nonneg(mag, k, hist, cand)
-        for b in range(bins):
-            if mag[b] < kth:
-                z[r, b] = 0.0
-                w[i, b] = -u[r, b]
-            else:
-                z[r, b] = v[r, b]
-                w[i, b] = v[r, b] - u[r, b]
+        for q in range(group):
+            i = g * group + q
+            r = rows[i]
+            for b in range(bins):
+                if mag[b] < kth:
+                    z[r, b] = 0.0
+                    w[i, b] = -u[r, b]
+                else:
+                    z[r, b] = v[r, b]
+                    w[i, b] = v[r, b] - u[r, b]
 
 
 @njit(cache=True, nogil=True)
@@ -252,18 +260,21 @@ def _aspade_project(
 @njit(cache=True, nogil=True)
 def _aspade_update(
     v: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], z: npt.NDArray[np.complex64],
-    rows: npt.NDArray[np.int64], axa: npt.NDArray[np.complex64],
+    rows: npt.NDArray[np.int64], axa: npt.NDArray[np.complex64], pos: npt.NDArray[np.int64],
+    fixed: npt.NDArray[np.complex64],
 ) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
     """Dual update ``u += A x - z`` and the next thresholding's input ``v = A x + u``; returns
     the squared residual norm ``||A x - z||^2`` of each row (full conjugate-symmetric
-    spectrum)."""
+    spectrum). ``A x`` of row ``rows[i]`` is ``axa[pos[i]]``, or ``fixed[rows[i]]`` (the
+    analysis of the input) where ``pos[i] < 0``: a row without clipped samples."""
     bins = v.shape[1]
     r2 = np.zeros(rows.shape[0])
     for i in range(rows.shape[0]):
         r = rows[i]
+        p = pos[i]
         acc = 0.0
         for b in range(bins):
-            a = axa[i, b]
+            a = axa[p, b] if p >= 0 else fixed[r, b]
             res = a - z[r, b]
             nu = u[r, b] + res
             u[r, b] = nu
@@ -276,6 +287,7 @@ def _aspade_update(
 def aspade(
     frames: Array, lower: Array, upper: Array, *, sparsity_step: int, sparsity_growth: float,
     iterations: npt.NDArray[np.int64], epsilon: float, redundancy: int = DECLIP_REDUNDANCY,
+    group: int = 1,
 ) -> Array:
     """A-SPADE (Kitić, Bertin & Gribonval 2015, Algorithm 2) on a batch of frames.
 
@@ -284,10 +296,14 @@ def aspade(
     DFT of the zero-padded frame (``redundancy`` x n points, unitary scaling: a Parseval tight
     frame, so the consistency step is a plain projection onto the box). At iteration ``i``
     (1-based) the sparsity is ``round(sparsity_step * i + sparsity_growth * i ** 2)`` conjugate
-    pairs; row ``j`` stops after ``iterations[j]`` iterations or when
-    ``||A x - z||_2 <= epsilon``. Each row is computed independently of the others. The
-    iteration runs in float32 (half the FFT cost; the restored samples differ from a float64
-    run by about 1e-6 of the clip level); reliable samples are returned exactly as given.
+    pairs. Consecutive runs of ``group`` rows (``count`` a multiple of it: the channels of one
+    frame) share their support, the bins of largest power summed over the group (joint
+    sparsity); a group runs the largest of its rows' ``iterations`` and stops when
+    ``||A x - z||_2 <= epsilon`` on every row. Each group is computed independently of the
+    others; rows without a clipped sample stay equal to the input, so their analysis is not
+    recomputed. The iteration runs in float32 (half the FFT cost; the restored samples differ
+    from a float64 run by about 1e-6 of the clip level); reliable samples are returned exactly
+    as given.
     """
     count, n = frames.shape
     m = n * redundancy
@@ -304,9 +320,15 @@ def aspade(
     bins = v.shape[1]
     u = np.zeros_like(v)
     z = np.zeros_like(v)
+    free = np.any(lower != upper, axis=1)
+    # a row without clipped samples keeps A x = the input's analysis (it still votes for the
+    # group's support)
+    fixed = v if free.all() else v.copy()
     w_buf = np.empty((count, bins), dtype=np.complex64)
     xa_buf = np.zeros((count, m), dtype=np.float32)  # the padding stays zero
     limit = np.asarray(iterations, dtype=np.int64)
+    if group > 1:
+        limit = np.repeat(limit.reshape(-1, group).max(axis=1), group)
     active = np.arange(count, dtype=np.int64)
     it = 0
     while True:
@@ -316,12 +338,23 @@ def aspade(
         it += 1
         k = int(round(sparsity_step * it + sparsity_growth * it * it))
         w = w_buf[: active.size]
-        _aspade_threshold(v, u, active, min(max(k, 1), bins), z, w)
-        xs = sp_fft.irfft(w, n=m, axis=1)
-        xa = xa_buf[: active.size]
-        _aspade_project(xs, lo, hi, active, x, xa)
-        r2 = _aspade_update(v, u, z, active, sp_fft.rfft(xa, axis=1)) / m
-        active = active[r2 > epsilon * epsilon]
+        _aspade_threshold(v, u, active, min(max(k, 1), bins), z, w, group)
+        on = free[active]
+        pos = np.cumsum(on) - 1
+        pos[~on] = -1
+        rows = active[on]
+        if rows.size:
+            xs = sp_fft.irfft(w if rows.size == active.size else w[on], n=m, axis=1)
+            xa = xa_buf[: rows.size]
+            _aspade_project(xs, lo, hi, rows, x, xa)
+            axa = sp_fft.rfft(xa, axis=1)
+        else:
+            axa = fixed[:1]  # unused
+        r2 = _aspade_update(v, u, z, active, axa, pos, fixed) / m
+        going = r2 > epsilon * epsilon
+        if group > 1:
+            going = np.repeat(going.reshape(-1, group).any(axis=1), group)
+        active = active[going]
     # reliable samples are the input exactly (the float32 iterate is only close to it)
     return np.where(lower == upper, frames, x.astype(np.float64))
 
@@ -333,8 +366,9 @@ class Declipper(_HopProcessor):
     Overlapping frames (75 % overlap, Hann-weighted overlap-add) are restored only where they
     hold clipped samples; the rest of the signal passes bit for bit (apart from the headroom
     gain). The frame is a power of two near 46 ms (2048 at 44.1/48 kHz), chosen per hop of 32
-    frame steps: twice as long where the clipping is dense or the spectrum sparse, half as long
-    where the spectrum is dense. Latency: one hop plus 3/4 of a long frame (8 + 1.5 frames:
+    frame steps: twice as long where the clipping is dense (unless the spectrum is very dense)
+    or the spectrum sparse, half as long where the spectrum is dense. In stereo both channels
+    of a frame are restored together with a common support (joint sparsity). Latency: one hop plus 3/4 of a long frame (8 + 1.5 frames:
     19456 samples at 44.1/48 kHz). ``clip_level_detected`` and ``frames_repaired`` report what
     was found; ``hops_by_frame`` counts the hops restored with each frame length.
     """
@@ -379,23 +413,25 @@ class Declipper(_HopProcessor):
 
     def _frame_size(self, x: Array, clipped_fraction: float) -> int:
         """The hop's frame: 1 (twice the frame) for dense clipping or a sparse spectrum, -1 (half)
-        for a dense spectrum, else 0. Sparsity is ``||c||_1 / (||c||_2 sqrt(count))`` of the
+        for a dense spectrum, else 0; dense clipping on a very dense spectrum (above
+        ``DECLIP_DENSE_CLIP_SPARSITY``) keeps 0. Sparsity is ``||c||_1 / (||c||_2 sqrt(count))`` of the
         Hann-windowed DFTs of the frames of the hop (50 % overlap, both channels) below
         ``DECLIP_PROBE_MAX_HZ`` (the same music at 96 kHz would look sparser by its empty top
         octave)."""
-        if clipped_fraction >= DECLIP_LONG_FRACTION:
-            return 1
+        dense_clipping = clipped_fraction >= DECLIP_LONG_FRACTION
         n = self._frame
         if x.shape[1] < n:
-            return 0
+            return 1 if dense_clipping else 0
         starts = np.arange(0, x.shape[1] - n + 1, n // 2)
         frames = x[:, starts[:, np.newaxis] + np.arange(n)] * self._probe_window
         top = min(int(DECLIP_PROBE_MAX_HZ / self.sample_rate * n), n // 2 + 1)
         mag = np.abs(sp_fft.rfft(frames, axis=-1)[..., :top])
         energy = float(np.sum(mag * mag))
         if energy <= 0.0:
-            return 0
+            return 1 if dense_clipping else 0
         sparsity = float(np.sum(mag)) / math.sqrt(energy * mag.size)
+        if dense_clipping:
+            return 0 if sparsity > DECLIP_DENSE_CLIP_SPARSITY else 1
         if sparsity < DECLIP_LONG_SPARSITY:
             return 1
         if sparsity > DECLIP_SHORT_SPARSITY:
@@ -428,7 +464,15 @@ class Declipper(_HopProcessor):
             # a frame is restored when a clipped sample lies in its centre part (where the
             # synthesis weight is high); every sample lies in the centre of some frames
             sel = clipped[:, idx[:, c0:c1]].any(axis=2)  # (channels, frames)
-            chan, fi = np.nonzero(sel)
+            group = 1
+            if self.num_channels == 2:
+                # stereo: both channels of a frame are restored together, with a common support
+                # (joint sparsity); a channel without clipped samples there only votes
+                group = 2
+                both = np.repeat(np.any(sel, axis=0, keepdims=True), 2, axis=0)
+                fi, chan = np.nonzero(both.T)  # frame-major: a frame's channels are adjacent
+            else:
+                chan, fi = np.nonzero(sel)
             if chan.size:
                 frames = x_in[chan[:, np.newaxis], idx[fi]]
                 mask = clipped[chan[:, np.newaxis], idx[fi]]
@@ -439,7 +483,7 @@ class Declipper(_HopProcessor):
                 restored = aspade(
                     frames, lower, upper, sparsity_step=self.params.sparsity_step,
                     sparsity_growth=self.params.sparsity_growth, iterations=iterations,
-                    epsilon=DECLIP_EPSILON * level,
+                    epsilon=DECLIP_EPSILON * level, group=group,
                 )
                 weight = mask * synth
                 delta = (restored - frames) * weight
@@ -447,7 +491,7 @@ class Declipper(_HopProcessor):
                     s0 = starts[fi[r]]
                     acc[0, chan[r], s0 : s0 + frame] += delta[r]
                     acc[1, chan[r], s0 : s0 + frame] += weight[r]
-                self.frames_repaired += int(chan.size)
+                self.frames_repaired += int(np.count_nonzero(mask.any(axis=1)))
         self._acc = acc[:, :, hop:].copy()
         wsum = acc[1, :, :hop]
         out = x_in[:, :hop] + acc[0, :, :hop] / np.where(wsum > 0.0, wsum, 1.0)
