@@ -320,7 +320,8 @@ class _DenoiseCore:
         kept_ranked = np.clip((DENOISE_KEEP_SHARE - before) / DENOISE_KEEP_RAMP, 0.0, 1.0)
         kept = np.empty_like(kept_ranked)
         np.put_along_axis(kept, order, kept_ranked, axis=1)
-        kept = np.where(self.keep_range, kept, 1.0)
+        # bins without music are left out even when the whole range has none (total 0)
+        kept = np.where(self.keep_range, np.where(music > 0.0, kept, 0.0), 1.0)
         return scale**kept, 1.0 - kept
 
 
