@@ -44,8 +44,6 @@ class DeclickParams:
 #: Candidates: a sample is a candidate click sample when both residuals exceed this many robust
 #: sigmas on both channels of a stereo pair (the other channel may peak one sample off)...
 DECLICK_THRESHOLD_BOTH = 2.5
-#: ...or when the two channels' scores add up to this many times twice the threshold above...
-DECLICK_SUM_FACTOR = 100.0
 #: ...or this many on one channel of a stereo pair alone...
 DECLICK_THRESHOLD = 6.0
 #: ...or this many in mono. Candidates are only proposals: each run is confirmed (or not) by the
@@ -91,6 +89,8 @@ DECLICK_BOTH_FACTOR = 2.0
 #: are weighted by their inverse covariance: music's channels share much of what a single-channel
 #: model cannot predict.
 DECLICK_VAR_ORDER = 24
+#: Samples of context on each side for those models' fit.
+DECLICK_VAR_CONTEXT = 384
 #: Mono: the click is finally estimated with a least-squares AR model of this order.
 DECLICK_MONO_ORDER = 32
 #: The stereo model decides the click's extent within the run the single-channel models found,
@@ -485,8 +485,10 @@ def _repair_run(
             if common @ (ms @ common) < thr * thr * nu:
                 return 0
             pv = DECLICK_VAR_ORDER
-            if gs - lo >= pv and hi - ge >= pv:
-                phi, winv, ok = _var_fit(y, lo, gs, ge, hi, pv)
+            vlo = max(0, gs - DECLICK_VAR_CONTEXT)
+            vhi = min(n, ge + DECLICK_VAR_CONTEXT)
+            if gs - vlo >= 2 * pv and vhi - ge >= 2 * pv:
+                phi, winv, ok = _var_fit(y, vlo, gs, ge, vhi, pv)
                 if ok:
                     _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
                                 min(ge, a_hi + DECLICK_VAR_PAD))
@@ -508,8 +510,10 @@ def _repair_run(
         thr *= DECLICK_BOTH_FACTOR
     if c_n == 1 and chi[0] >= thr * thr:
         pm = DECLICK_MONO_ORDER
-        if gs - lo >= pm and hi - ge >= pm:
-            phi, winv, ok = _var_fit(y, lo, gs, ge, hi, pm)
+        vlo = max(0, gs - DECLICK_VAR_CONTEXT)
+        vhi = min(n, ge + DECLICK_VAR_CONTEXT)
+        if gs - vlo >= 2 * pm and vhi - ge >= 2 * pm:
+            phi, winv, ok = _var_fit(y, vlo, gs, ge, vhi, pm)
             if ok:
                 _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
                             min(ge, a_hi + DECLICK_VAR_PAD))
@@ -601,8 +605,7 @@ def _declick_hop(
             if i + 1 < n:
                 b = max(b, score[1, i + 1])
             hit_both = score[0, i] > threshold_both and b > threshold_both
-            hit_sum = score[0, i] + b > 2.0 * threshold_both * DECLICK_SUM_FACTOR
-            flags[i] = hit_both or hit_sum or max(score[0, i], score[1, i]) > threshold
+            flags[i] = hit_both or max(score[0, i], score[1, i]) > threshold
         else:
             flags[i] = score[0, i] > threshold_mono
     # candidate runs, repaired strongest first: a weak candidate beside a strong click (the
