@@ -96,6 +96,9 @@ DECLICK_MONO_ORDER = 32
 #: The stereo model decides the click's extent within the run the single-channel models found,
 #: grown by this many samples each side (within the candidate run).
 DECLICK_VAR_PAD = 1
+#: Its edge rule: the run shrinks while the edge sample's click estimate lies within this many
+#: posterior sigmas of the stereo (mono) model.
+DECLICK_VAR_EDGE_SIGMAS = 2.5
 #: Ridge on the vector AR's normal equations, relative to their mean diagonal.
 DECLICK_VAR_RIDGE = 1e-6
 
@@ -253,10 +256,10 @@ def _var_common(
 
 @njit(cache=True, nogil=True)
 def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  # pragma: no cover
-    """Subtract the common click of the candidate run ``y[:, gs:ge]`` estimated with the stereo
-    model, over the extent the model finds damaged: the run shrinks from its edges while the
-    edge sample's estimate lies within ``DECLICK_EDGE_SIGMAS`` posterior sigmas, then grows back
-    by a sample that stands out once the run is shorter."""
+    """Subtract the click common to all channels of ``y[:, gs:ge]``, estimated with the (vector)
+    AR model, over the extent the model finds damaged: the run shrinks from its edges while the
+    edge sample's estimate lies within ``DECLICK_VAR_EDGE_SIGMAS`` posterior sigmas, then grows
+    back by a sample that stands out once the run is shorter."""
     a_lo = gs
     a_hi = ge
     while a_hi > a_lo:
@@ -264,9 +267,9 @@ def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  #
         nu = a_hi - a_lo
         z_first = abs(c[0]) / np.sqrt(var[0])
         z_last = abs(c[nu - 1]) / np.sqrt(var[nu - 1])
-        if z_first < DECLICK_EDGE_SIGMAS and z_first <= z_last:
+        if z_first < DECLICK_VAR_EDGE_SIGMAS and z_first <= z_last:
             a_lo += 1
-        elif z_last < DECLICK_EDGE_SIGMAS:
+        elif z_last < DECLICK_VAR_EDGE_SIGMAS:
             a_hi -= 1
         else:
             break
@@ -274,13 +277,13 @@ def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  #
         return
     while a_lo > gs:
         c, var = _var_common(y, phi, winv, a_lo - 1, a_hi)
-        if abs(c[0]) / np.sqrt(var[0]) < DECLICK_EDGE_SIGMAS:
+        if abs(c[0]) / np.sqrt(var[0]) < DECLICK_VAR_EDGE_SIGMAS:
             break
         a_lo -= 1
     while a_hi < ge:
         c, var = _var_common(y, phi, winv, a_lo, a_hi + 1)
         nu = a_hi + 1 - a_lo
-        if abs(c[nu - 1]) / np.sqrt(var[nu - 1]) < DECLICK_EDGE_SIGMAS:
+        if abs(c[nu - 1]) / np.sqrt(var[nu - 1]) < DECLICK_VAR_EDGE_SIGMAS:
             break
         a_hi += 1
     c, var = _var_common(y, phi, winv, a_lo, a_hi)
@@ -346,10 +349,12 @@ def _repair_run(
     click estimate. Edge samples whose ``d`` lies within ``DECLICK_EDGE_SIGMAS`` posterior
     sigmas on every channel are left as they are (the run shrinks to the click's extent). Stereo:
     if one click common to both channels fits (misfit below ``DECLICK_COMMON_CHI2``), it is
-    estimated from both channels together (precision-weighted) and subtracted; otherwise each
-    channel is repaired on its own. Either way only if the chi-square of the click estimate per
-    sample of the run exceeds ``confirm`` squared (raised where the residual level jumps across
-    the run: an onset). Returns 1 if anything was repaired.
+    estimated from both channels together (precision-weighted); otherwise each channel is
+    judged on its own. Either way only if the chi-square of the click estimate per sample of
+    the run exceeds ``confirm`` squared (raised where the residual level jumps across the run:
+    an onset). A confirmed common (or mono) click is then estimated again, and its extent
+    decided, with a least-squares stereo (mono) AR model of the context (:func:`_var_fit`),
+    and subtracted. Returns 1 if anything was repaired.
     """
     c_n, n = y.shape
     lo = max(0, gs - context)
