@@ -215,11 +215,13 @@ def _kth_largest_nonneg(
 def _aspade_threshold(
     v: npt.NDArray[np.complex64], u: npt.NDArray[np.complex64], rows: npt.NDArray[np.int64],
     k: int, z: npt.NDArray[np.complex64], w: npt.NDArray[np.complex64], group: int,
+    pos: npt.NDArray[np.int64],
 ) -> None:  # pragma: no cover - compiled
     """Hard thresholding of ``v = A x + u`` for the rows ``rows``, keeping the ``k`` largest
-    coefficients: ``z[r] = H_k(v[r])`` and ``w[i] = z[r] - u[r]`` (the input of the
-    synthesis). Consecutive runs of ``group`` rows (the channels of one frame) share their
-    support: the ``k`` bins of largest summed power ``sum_r |v[r, b]|^2``."""
+    coefficients: ``z[r] = H_k(v[r])`` and ``w[pos[i]] = z[r] - u[r]`` (the input of the
+    synthesis; not written where ``pos[i] < 0``, a row without clipped samples). Consecutive
+    runs of ``group`` rows (the channels of one frame) share their support: the ``k`` bins of
+    largest summed power ``sum_r |v[r, b]|^2``."""
     bins = v.shape[1]
     mag = np.empty(bins, dtype=np.float32)
     cand = np.empty(bins, dtype=np.float32)
@@ -233,15 +235,19 @@ def _aspade_threshold(
                 mag[b] += c.real * c.real + c.imag * c.imag
         kth = _kth_largest_nonneg(mag, k, hist, cand)
         for q in range(group):
-            i = g * group + q
-            r = rows[i]
+            r = rows[g * group + q]
+            p = pos[g * group + q]
+            if p < 0:
+                for b in range(bins):
+                    z[r, b] = 0.0 if mag[b] < kth else v[r, b]
+                continue
             for b in range(bins):
                 if mag[b] < kth:
                     z[r, b] = 0.0
-                    w[i, b] = -u[r, b]
+                    w[p, b] = -u[r, b]
                 else:
                     z[r, b] = v[r, b]
-                    w[i, b] = v[r, b] - u[r, b]
+                    w[p, b] = v[r, b] - u[r, b]
 
 
 @njit(cache=True, nogil=True)
@@ -279,10 +285,10 @@ def _aspade_update(
     r2 = np.zeros(rows.shape[0])
     for i in range(rows.shape[0]):
         r = rows[i]
-        p = pos[i]
+        src = axa[pos[i]] if pos[i] >= 0 else fixed[r]
         acc = 0.0
         for b in range(bins):
-            a = axa[p, b] if p >= 0 else fixed[r, b]
+            a = src[b]
             res = a - z[r, b]
             nu = u[r, b] + res
             u[r, b] = nu
@@ -339,20 +345,24 @@ def aspade(
         limit = np.repeat(limit.reshape(-1, group).max(axis=1), group)
     active = np.arange(count, dtype=np.int64)
     it = 0
+    size = -1
+    pos = rows = active
     while True:
         active = active[limit[active] > it]
         if active.size == 0:
             break
+        if active.size != size:  # active only shrinks: the free rows' positions change then
+            size = active.size
+            on = free[active]
+            pos = np.cumsum(on) - 1
+            pos[~on] = -1
+            rows = active[on]
         it += 1
         k = int(round(sparsity_step * it + sparsity_growth * it * it))
-        w = w_buf[: active.size]
-        _aspade_threshold(v, u, active, min(max(k, 1), bins), z, w, group)
-        on = free[active]
-        pos = np.cumsum(on) - 1
-        pos[~on] = -1
-        rows = active[on]
+        w = w_buf[: rows.size]
+        _aspade_threshold(v, u, active, min(max(k, 1), bins), z, w, group, pos)
         if rows.size:
-            xs = sp_fft.irfft(w if rows.size == active.size else w[on], n=m, axis=1)
+            xs = sp_fft.irfft(w, n=m, axis=1)
             xa = xa_buf[: rows.size]
             _aspade_project(xs, lo, hi, rows, x, xa)
             axa = sp_fft.rfft(xa, axis=1)
