@@ -255,6 +255,22 @@ def _var_common(
 
 
 @njit(cache=True, nogil=True)
+def _var_estimate(y: Array, n: int, gs: int, ge: int, a_lo: int, a_hi: int, p: int) -> bool:  # pragma: no cover
+    """The final estimate: fit the order-``p`` (vector) AR model on the context of the run
+    ``[gs, ge)`` and repair the click within ``[a_lo, a_hi)`` +- ``DECLICK_VAR_PAD``; False
+    (nothing changed) when the context is too short or the fit fails."""
+    lo = max(0, gs - DECLICK_VAR_CONTEXT)
+    hi = min(n, ge + DECLICK_VAR_CONTEXT)
+    if gs - lo < 2 * p or hi - ge < 2 * p:
+        return False
+    phi, winv, ok = _var_fit(y, lo, gs, ge, hi, p)
+    if not ok:
+        return False
+    _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD), min(ge, a_hi + DECLICK_VAR_PAD))
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _var_repair(y: Array, phi: Array, winv: Array, gs: int, ge: int) -> None:  # pragma: no cover
     """Subtract the click common to all channels of ``y[:, gs:ge]``, estimated with the (vector)
     AR model, over the extent the model finds damaged: the run shrinks from its edges while the
@@ -489,15 +505,8 @@ def _repair_run(
         if misfit < DECLICK_COMMON_CHI2 * (nu + 1):
             if common @ (ms @ common) < thr * thr * nu:
                 return 0
-            pv = DECLICK_VAR_ORDER
-            vlo = max(0, gs - DECLICK_VAR_CONTEXT)
-            vhi = min(n, ge + DECLICK_VAR_CONTEXT)
-            if gs - vlo >= 2 * pv and vhi - ge >= 2 * pv:
-                phi, winv, ok = _var_fit(y, vlo, gs, ge, vhi, pv)
-                if ok:
-                    _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
-                                min(ge, a_hi + DECLICK_VAR_PAD))
-                    return 1
+            if _var_estimate(y, n, gs, ge, a_lo, a_hi, DECLICK_VAR_ORDER):
+                return 1
             for c in range(2):
                 for k in range(nu):
                     y[c, a_lo + k] -= common[k]
@@ -513,16 +522,8 @@ def _repair_run(
             significant += 1
     if c_n > 1 and significant == c_n:
         thr *= DECLICK_BOTH_FACTOR
-    if c_n == 1 and chi[0] >= thr * thr:
-        pm = DECLICK_MONO_ORDER
-        vlo = max(0, gs - DECLICK_VAR_CONTEXT)
-        vhi = min(n, ge + DECLICK_VAR_CONTEXT)
-        if gs - vlo >= 2 * pm and vhi - ge >= 2 * pm:
-            phi, winv, ok = _var_fit(y, vlo, gs, ge, vhi, pm)
-            if ok:
-                _var_repair(y, phi, winv, max(gs, a_lo - DECLICK_VAR_PAD),
-                            min(ge, a_hi + DECLICK_VAR_PAD))
-                return 1
+    if c_n == 1 and chi[0] >= thr * thr and _var_estimate(y, n, gs, ge, a_lo, a_hi, DECLICK_MONO_ORDER):
+        return 1
     done = 0
     for c in range(c_n):
         if chi[c] < thr * thr:
