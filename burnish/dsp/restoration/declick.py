@@ -104,6 +104,19 @@ DECLICK_VAR_RIDGE = 1e-6
 
 
 @njit(cache=True, nogil=True)
+def _var_error(y: Array, phi: Array, n: int, out: Array) -> None:  # pragma: no cover
+    """The (vector) AR model's prediction error at sample ``n`` into ``out`` (one per channel):
+    ``out[c] = sum_k sum_j phi[k, c, j] y[j, n - k]``, ``phi[0]`` the identity."""
+    c_n = y.shape[0]
+    for c in range(c_n):
+        acc = 0.0
+        for k in range(phi.shape[0]):
+            for j in range(c_n):
+                acc += phi[k, c, j] * y[j, n - k]
+        out[c] = acc
+
+
+@njit(cache=True, nogil=True)
 def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Array, Array, bool]:  # pragma: no cover
     """AR(``p``) of all channels of ``y`` together (a vector AR in stereo), by least squares on
     ``y[:, lo:gs]`` and ``y[:, ge:hi]`` (the run excluded): ``x[n] = sum_k B_k x[n - k] + e[n]``.
@@ -174,12 +187,7 @@ def _var_fit(y: Array, lo: int, gs: int, ge: int, hi: int, p: int) -> tuple[Arra
         s0 = lo + p if side == 0 else ge + p
         s1 = gs if side == 0 else hi
         for n in range(s0, s1):
-            for c in range(c_n):
-                acc = 0.0
-                for k in range(p + 1):
-                    for j in range(c_n):
-                        acc += phi[k, c, j] * y[j, n - k]
-                e[c] = acc
+            _var_error(y, phi, n, e)
             for c in range(c_n):
                 for j in range(c_n):
                     cov[c, j] += e[c] * e[j]
@@ -235,12 +243,7 @@ def _var_common(
     b = np.zeros(nu)
     r = np.zeros(c_n)
     for n in range(a_lo, a_hi + p):
-        for c in range(c_n):
-            acc = 0.0
-            for k in range(p + 1):
-                for j in range(c_n):
-                    acc += phi[k, c, j] * y[j, n - k]
-            r[c] = acc
+        _var_error(y, phi, n, r)
         for i in range(nu):
             k = n - a_lo - i
             if 0 <= k <= p:
