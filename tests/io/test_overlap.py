@@ -10,6 +10,13 @@ import pytest
 from burnish.io.overlap import OrderedWorker, prefetch, run_beside
 
 
+def started_since(before: set[threading.Thread], prefix: str) -> list[threading.Thread]:
+    """Threads named ``prefix``... started since ``before`` and still alive (threads of other
+    tests, ending or leaked, don't count)."""
+    return [t for t in threading.enumerate()
+            if t not in before and t.name.startswith(prefix) and t.is_alive()]
+
+
 def test_prefetch_keeps_order_and_items() -> None:
     assert list(prefetch(iter(range(1000)), depth=3)) == list(range(1000))
 
@@ -35,12 +42,13 @@ def test_prefetch_closed_early_stops_the_producer() -> None:
             produced.append(i)
             yield i
 
+    before = set(threading.enumerate())
     it = prefetch(items(), depth=2)
     assert next(it) == 0
     it.close()  # type: ignore[attr-defined]
     n = len(produced)
     assert n < 10  # at most the queue's depth ran ahead
-    assert not any(t.name == "burnish-prefetch" and t.is_alive() for t in threading.enumerate())
+    assert not started_since(before, "burnish-prefetch")
 
 
 def test_ordered_worker_runs_jobs_in_order() -> None:
@@ -55,16 +63,17 @@ def test_ordered_worker_surfaces_a_jobs_error() -> None:
     def boom(_: int) -> None:
         raise OSError("disk full")
 
+    before = set(threading.enumerate())
     with pytest.raises(OSError, match="disk full"), OrderedWorker() as worker:
         worker.submit(boom, 1)
         worker.submit(boom, 2)  # waits for the first job, which failed
-    assert not any(t.name.startswith("burnish-worker") for t in threading.enumerate())
+    assert not started_since(before, "burnish-worker")
 
 
 def test_run_beside_returns_the_result_or_the_error() -> None:
+    before = set(threading.enumerate())
     assert run_beside(lambda: 41 + 1)() == 42
-    # the helper is gone with its result (counted by name: other tests' threads may end meanwhile)
-    assert not any(t.name.startswith("burnish-beside") for t in threading.enumerate())
+    assert not started_since(before, "burnish-beside")  # the helper is gone with its result
 
     def fail() -> int:
         raise RuntimeError("meter failed")
