@@ -18,6 +18,11 @@ Array = npt.NDArray[np.float64]
 # fixed-hop framing shared by the four processors
 
 
+def frame_46ms_samples(sample_rate: int) -> int:
+    """The spectral restorers' frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
+    return int(2 ** round(math.log2(0.046 * sample_rate)))
+
+
 class _HopProcessor(Processor):
     """Buffers input into fixed hops; subclasses implement :meth:`_process_hop`.
 

@@ -12,7 +12,7 @@ from numba import njit
 from scipy import fft as sp_fft
 
 from burnish.dsp.base import check_range, register_processor
-from burnish.dsp.restoration.common import Array, _HopProcessor
+from burnish.dsp.restoration.common import Array, _HopProcessor, frame_46ms_samples
 from burnish.units import db_to_gain
 
 # --------------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ DECLIP_BOUND_RISE = 1e-5
 
 def declip_frame_samples(sample_rate: int) -> int:
     """A-SPADE frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
-    return int(2 ** round(math.log2(0.046 * sample_rate)))
+    return frame_46ms_samples(sample_rate)
 
 
 def declip_frame_iterations(

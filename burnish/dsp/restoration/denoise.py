@@ -13,7 +13,7 @@ from scipy import special as sp_special
 from burnish.audio import AudioArray, check_audio
 from burnish.audio import check_sample_rate as check_audio_rate
 from burnish.dsp.base import check_choice, check_range, register_processor
-from burnish.dsp.restoration.common import Array, _HopProcessor
+from burnish.dsp.restoration.common import Array, _HopProcessor, frame_46ms_samples
 from burnish.errors import ParameterError
 from burnish.units import db_to_gain
 
@@ -146,7 +146,7 @@ DENOISE_FLOOR = 1e-20
 
 def denoise_frame_samples(sample_rate: int) -> int:
     """STFT frame: the power of two nearest 46 ms (2048 at 44.1/48 kHz)."""
-    return int(2 ** round(math.log2(0.046 * sample_rate)))
+    return frame_46ms_samples(sample_rate)
 
 
 _QUANTILE_TABLE: list[Array] = []
