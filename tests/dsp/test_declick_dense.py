@@ -97,3 +97,12 @@ def test_mono_streaming_equals_offline_with_clicks() -> None:
         parts.append(proc.process(np.zeros((1, proc.latency_samples))))
         out = np.concatenate(parts, axis=1)[:, proc.latency_samples :]
         assert np.array_equal(out[:, : d.shape[1]], whole), f"block {block} differs"
+
+
+def test_a_clean_brick_walled_master_is_left_alone() -> None:
+    """The limiter's fast gain changes on ref02's synthetic transients passed as 10- and
+    7-sample common clicks (statistic 8.7 against 8.6) and changed the clean file by -49.2 dB;
+    runs longer than 6 samples must now stand out further, and the file passes untouched."""
+    x, sr = limited("ref02_electronic_singularity_through_space_48k.flac")
+    y = apply_declick(x, DeclickParams(), sample_rate=sr)
+    assert np.array_equal(x, y), f"clean limited music changed by {change_db(x, y):.1f} dB"

@@ -82,6 +82,13 @@ DECLICK_JUMP_FLOOR = 0.25
 #: Stereo events significant on both channels but not one common click (music with its own
 #: stereo image, e.g. a polarity-inverted channel): confirmation threshold times this.
 DECLICK_BOTH_FACTOR = 2.0
+#: Runs longer than ``DECLICK_LONG_RUN`` samples must stand out further: the confirmation
+#: threshold rises by this fraction per sample beyond it. Clicks are 1-5 samples; a limiter's
+#: fast gain change on a transient passed as 10- and 7-sample common clicks (statistic 8.7
+#: against 8.6) and changed a clean brick-walled master by -49 dB. With the rise that file is
+#: untouched, and every click case of the 64-material sweep repairs exactly as before.
+DECLICK_LONG_RUN = 6
+DECLICK_LONG_RUN_RISE = 0.05
 
 
 #: Stereo common clicks are finally estimated with a two-channel (vector) AR model of this order,
@@ -491,6 +498,7 @@ def _repair_run(
             after = max(_residual_level(y[c], models[c], f0, f1), floor)
             jump_db += 20.0 * np.log10(after / before) / c_n
     thr = confirm * 10.0 ** (max(0.0, abs(jump_db) - DECLICK_JUMP_FREE_DB) / 20.0)
+    thr *= 1.0 + DECLICK_LONG_RUN_RISE * max(0, nu - DECLICK_LONG_RUN)
     d = np.zeros((c_n, nu))
     for c in range(c_n):
         for k in range(nu):
