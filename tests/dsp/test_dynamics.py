@@ -110,26 +110,35 @@ def test_static_curve_is_continuous_at_knee_edges() -> None:
 # time constants
 
 
-@pytest.mark.parametrize("attack_ms,release_ms", [(5.0, 50.0), (20.0, 200.0)])
-def test_attack_and_release_time_constants(attack_ms: float, release_ms: float) -> None:
-    sr = 48000
-    n1, n2, n3 = sr // 4, sr, sr
+def step_response(
+    attack_ms: float, release_ms: float, sample_rate: int, n1: int, n2: int, n3: int
+) -> tuple[float, float, float]:
+    """A mono compressor (-20 dB, 4:1, hard knee) fed DC steps -40 / 0 / -40 dBFS of ``n1`` /
+    ``n2`` / ``n3`` samples (``|x|`` exact): (attack time, release time in ms, gain reduction at
+    the end of the 0 dBFS step in dB)."""
     levels = np.concatenate([np.full(n1, -40.0), np.full(n2, 0.0), np.full(n3, -40.0)])
-    x = (10 ** (levels / 20))[np.newaxis, :]  # DC steps: |x| exact
+    x = (10 ** (levels / 20))[np.newaxis, :]
     comp = Compressor(
         CompressorParams(
             threshold_db=-20.0, ratio=4.0, knee_db=0.0, attack_ms=attack_ms, release_ms=release_ms
         ),
-        sample_rate=sr,
+        sample_rate=sample_rate,
         num_channels=1,
     )
     comp.process(x[:, : n1 + n2])
     gr_up = comp.gain_reduction_db()
     comp.process(x[:, n1 + n2 :])
     gr_down = comp.gain_reduction_db()
-    assert gr_up[-1] == pytest.approx(15.0, abs=0.01)  # (0 - (-20)) * (1 - 1/4)
-    t_att = _step_time_ms(gr_up, n1, sr, rising=True)
-    t_rel = _step_time_ms(np.concatenate([[gr_up[-1]], gr_down]), 1, sr, rising=False)
+    t_att = _step_time_ms(gr_up, n1, sample_rate, rising=True)
+    t_rel = _step_time_ms(np.concatenate([[gr_up[-1]], gr_down]), 1, sample_rate, rising=False)
+    return t_att, t_rel, float(gr_up[-1])
+
+
+@pytest.mark.parametrize("attack_ms,release_ms", [(5.0, 50.0), (20.0, 200.0)])
+def test_attack_and_release_time_constants(attack_ms: float, release_ms: float) -> None:
+    sr = 48000
+    t_att, t_rel, gr = step_response(attack_ms, release_ms, sr, sr // 4, sr, sr)
+    assert gr == pytest.approx(15.0, abs=0.01)  # (0 - (-20)) * (1 - 1/4)
     assert t_att == pytest.approx(attack_ms, rel=0.10), "attack within 10 %"
     assert t_rel == pytest.approx(release_ms, rel=0.10), "release within 10 %"
 
